@@ -1,0 +1,236 @@
+/*
+ * mkr2simg - command-line front end: parses options, calls
+ * mkr2simg_build() from the public header, prints.  Nothing else.
+ */
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mkr2simg.h"
+
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+#define MIB (1024.0 * 1024.0)
+
+enum long_only {
+	OPT_TOPLEVEL = 256, OPT_REGISTRATION, OPT_STORE_ROOT, OPT_IDBLOADER,
+	OPT_UBOOT_ITB, OPT_UBOOT_ROCKCHIP, OPT_DTB, OPT_TIMEOUT, OPT_BOOT_SIZE,
+	OPT_ROOT_SIZE, OPT_ROOT_HEADROOM, OPT_SEED, OPT_NO_DEDUP, OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{ "toplevel", required_argument, NULL, OPT_TOPLEVEL },
+	{ "registration", required_argument, NULL, OPT_REGISTRATION },
+	{ "store-root", required_argument, NULL, OPT_STORE_ROOT },
+	{ "idbloader", required_argument, NULL, OPT_IDBLOADER },
+	{ "uboot-itb", required_argument, NULL, OPT_UBOOT_ITB },
+	{ "uboot-rockchip", required_argument, NULL, OPT_UBOOT_ROCKCHIP },
+	{ "dtb", required_argument, NULL, OPT_DTB },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "boot-size", required_argument, NULL, OPT_BOOT_SIZE },
+	{ "root-size", required_argument, NULL, OPT_ROOT_SIZE },
+	{ "root-headroom", required_argument, NULL, OPT_ROOT_HEADROOM },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "no-dedup", no_argument, NULL, OPT_NO_DEDUP },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char usage_text[] =
+	"Usage: mkr2simg [OPTIONS] CLOSURE OUTPUT\n"
+	"Write a bootable NanoPi R2S SD-card image from a Nix closure.\n"
+	"\n"
+	"  CLOSURE                 store paths, one per line ('-': stdin)\n"
+	"  OUTPUT                  the image file to write\n"
+	"  --toplevel PATH         NixOS system to boot (default: the one\n"
+	"                          *-nixos-system-* path in CLOSURE)\n"
+	"  --registration FILE     closureInfo's registration for first boot\n"
+	"  --store-root DIR        read /nix/store/x from DIR/nix/store/x\n"
+	"  --idbloader FILE        written at sector 64\n"
+	"  --uboot-itb FILE        written at sector 16384\n"
+	"  --uboot-rockchip FILE   combined bootloader at sector 64\n"
+	"  --dtb NAME|none         device tree under dtbs/\n"
+	"                          (default rockchip/rk3328-nanopi-r2s.dtb)\n"
+	"  --timeout SECONDS       boot menu timeout (default 1)\n"
+	"  --boot-size SIZE        /boot partition (default 512M)\n"
+	"  --root-size SIZE|auto   root partition (default auto)\n"
+	"  --root-headroom SIZE    free space with auto (default 64M)\n"
+	"  --seed STRING           source of every identifier\n"
+	"  --no-dedup              no hardlinks between identical files\n"
+	"  -q, --quiet             only warnings and errors\n"
+	"  -v, --verbose           more detail\n"
+	"  -h, --help              this text\n"
+	"      --version           the version\n";
+
+/* The temporary output, for the signal handler to remove. */
+static char temp_path[PATH_MAX];
+static volatile sig_atomic_t have_temp;
+
+static void on_tempfile(void *user, const char *path)
+{
+	(void)user;
+	have_temp = 0;
+	if (path && strlen(path) < sizeof(temp_path)) {
+		strcpy(temp_path, path);
+		have_temp = 1;
+	}
+}
+
+static void on_signal(int sig)
+{
+	if (have_temp)
+		unlink(temp_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void on_log(void *user, enum mkr2simg_log_level level, const char *msg)
+{
+	(void)user;
+	fprintf(stderr, "mkr2simg: %s%s\n",
+		level == MKR2SIMG_LOG_WARN ? "warning: " : "", msg);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "mkr2simg: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'mkr2simg --help'.\n");
+	return EXIT_USAGE;
+}
+
+static int parse_size_arg(const char *opt, const char *arg, uint64_t *out)
+{
+	if (mkr2simg_parse_size(arg, out) != 0) {
+		fprintf(stderr, "mkr2simg: %s %s: not a size (use e.g. 512M, "
+			"2G)\nTry 'mkr2simg --help'.\n", opt, arg);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_timeout(const char *arg, int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*arg == '\0' || *end != '\0' || v < 0 || v > INT_MAX / 10)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+static int parse_epoch(struct mkr2simg_options *o)
+{
+	const char *env = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long v;
+
+	if (!env || !*env)
+		return 0;
+	v = strtoll(env, &end, 10);
+	if (*end != '\0' || v < 0) {
+		fprintf(stderr, "mkr2simg: SOURCE_DATE_EPOCH=%s: not a number "
+			"of seconds\n", env);
+		return -1;
+	}
+	o->source_date_epoch = v;
+	return 0;
+}
+
+/* Returns -1 to go on, or the exit code when done. */
+static int parse_option(int c, struct mkr2simg_options *o)
+{
+	switch (c) {
+	case OPT_TOPLEVEL: o->toplevel = optarg; break;
+	case OPT_REGISTRATION: o->registration = optarg; break;
+	case OPT_STORE_ROOT: o->store_root = optarg; break;
+	case OPT_IDBLOADER: o->idbloader = optarg; break;
+	case OPT_UBOOT_ITB: o->uboot_itb = optarg; break;
+	case OPT_UBOOT_ROCKCHIP: o->uboot_rockchip = optarg; break;
+	case OPT_DTB: o->dtb = optarg; break;
+	case OPT_SEED: o->seed = optarg; break;
+	case OPT_NO_DEDUP: o->no_dedup = 1; break;
+	case 'q': o->log_level = MKR2SIMG_LOG_WARN; break;
+	case 'v': o->log_level = MKR2SIMG_LOG_DEBUG; break;
+	case OPT_TIMEOUT:
+		if (parse_timeout(optarg, &o->timeout_seconds))
+			return usage_error("--timeout %s: not a whole number "
+					   "of seconds", optarg);
+		break;
+	case OPT_BOOT_SIZE:
+		return parse_size_arg("--boot-size", optarg, &o->boot_size)
+			       ? EXIT_USAGE : -1;
+	case OPT_ROOT_SIZE:
+		if (strcmp(optarg, "auto") == 0) {
+			o->root_size = 0;
+			break;
+		}
+		return parse_size_arg("--root-size", optarg, &o->root_size)
+			       ? EXIT_USAGE : -1;
+	case OPT_ROOT_HEADROOM:
+		return parse_size_arg("--root-headroom", optarg,
+				      &o->root_headroom) ? EXIT_USAGE : -1;
+	case 'h': fputs(usage_text, stdout); return EXIT_SUCCESS;
+	case OPT_VERSION: puts("mkr2simg " MKR2SIMG_VERSION); return EXIT_SUCCESS;
+	default: fputs("Try 'mkr2simg --help'.\n", stderr); return EXIT_USAGE;
+	}
+	return -1;
+}
+
+static void print_summary(const struct mkr2simg_options *o,
+			  const struct mkr2simg_summary *s)
+{
+	printf("mkr2simg: wrote %s: %.1f MiB image; %llu store paths, %llu "
+	       "files, %llu directories, %llu symlinks; %llu files hardlinked "
+	       "by content saved %.1f MiB; root filesystem %.1f MiB, %.1f MiB "
+	       "used\n", o->output, s->image_bytes / MIB,
+	       (unsigned long long)s->store_paths,
+	       (unsigned long long)s->files,
+	       (unsigned long long)s->directories,
+	       (unsigned long long)s->symlinks,
+	       (unsigned long long)s->dedup_links, s->dedup_saved / MIB,
+	       s->root_fs_bytes / MIB, s->root_used_bytes / MIB);
+}
+
+int main(int argc, char **argv)
+{
+	struct mkr2simg_options o;
+	struct mkr2simg_summary s;
+	char err[1024];
+	int c, quiet = 0;
+
+	mkr2simg_options_init(&o);
+	o.log = on_log;
+	o.tempfile = on_tempfile;
+	while ((c = getopt_long(argc, argv, "qvh", long_options, NULL)) != -1) {
+		int rc = parse_option(c, &o);
+		if (rc >= 0)
+			return rc;
+		quiet |= c == 'q';
+	}
+	if (quiet)
+		o.log_level = MKR2SIMG_LOG_WARN;
+	if (argc - optind != 2)
+		return usage_error("%s", "expected CLOSURE and OUTPUT");
+	o.closure = argv[optind];
+	o.output = argv[optind + 1];
+	if (parse_epoch(&o))
+		return EXIT_USAGE;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (mkr2simg_build(&o, &s, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mkr2simg: %s\n", err);
+		return EXIT_FAILED;
+	}
+	if (!quiet)
+		print_summary(&o, &s);
+	return EXIT_SUCCESS;
+}

@@ -1,0 +1,823 @@
+#include "ext4fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ext2fs/ext2_fs.h>
+#include <ext2fs/ext2fs.h>
+
+#include "util.h"
+
+#define INODE_SIZE 256
+#define DIR_NLINK_MAX 65000          /* dir_nlink: past this, i_links_count is 1 */
+#define LOG_BLOCK_SIZE 2             /* 1024 << 2 = 4096 */
+#define LOG_GROUPS_PER_FLEX 4        /* 16 groups per flex group */
+#define BYTES_PER_INODE 16384        /* mke2fs's default inode ratio */
+#define INODE_SLACK_DIV 4            /* keep a quarter more inodes free */
+#define INODE_SLACK_MIN 256
+#define LOST_FOUND_BLOCKS 4          /* 16 KiB, as mke2fs makes it */
+#define LOST_FOUND_MODE 0700
+#define FAST_SYMLINK_MAX 59          /* targets shorter than i_block */
+#define DIRENT_HEADER 8              /* inode, rec_len, name_len, type */
+#define DIRENT_ALIGN 4
+#define EXTENTS_IN_INODE 4           /* i_block holds four extents */
+#define EXTENTS_PER_BLOCK 340        /* (4096 - 12) / 12 */
+#define EXTENT_MAX_BLOCKS 32768      /* initialised extent length limit */
+#define DATA_CHUNK_BLOCKS 256        /* 1 MiB reads and writes */
+#define SIZE_SLACK_BLOCKS 64         /* allocator fragmentation margin */
+#define MAX_SIZE_ROUNDS 16           /* fixed-point iterations on size */
+#define NULL_DEVICE "/dev/null"      /* io target for geometry trials */
+#define MIN_FS_BLOCKS 8192           /* 32 MiB: smaller gets no journal */
+
+static int fail_ext2(struct mk_err *e, errcode_t err, const char *what)
+{
+	return mk_fail(e, "%s: %s", what, error_message(err));
+}
+
+static uint32_t dirent_len(size_t name_len)
+{
+	return (uint32_t)mk_align_up(DIRENT_HEADER + name_len, DIRENT_ALIGN);
+}
+
+/* ---- geometry --------------------------------------------------- */
+
+static void set_features(struct ext2_super_block *p)
+{
+	ext2fs_set_feature_journal(p);
+	ext2fs_set_feature_xattr(p);
+	ext2fs_set_feature_resize_inode(p);
+	ext2fs_set_feature_dir_index(p);
+	ext2fs_set_feature_filetype(p);
+	ext2fs_set_feature_extents(p);
+	ext2fs_set_feature_64bit(p);
+	ext2fs_set_feature_flex_bg(p);
+	ext2fs_set_feature_sparse_super(p);
+	ext2fs_set_feature_large_file(p);
+	ext2fs_set_feature_huge_file(p);
+	ext2fs_set_feature_dir_nlink(p);
+	ext2fs_set_feature_extra_isize(p);
+	ext2fs_set_feature_metadata_csum(p);
+}
+
+static uint64_t inodes_for(uint64_t blocks, uint64_t need_inodes)
+{
+	uint64_t by_ratio = blocks * EXT4FS_BLOCK_SIZE / BYTES_PER_INODE;
+	uint64_t by_need = need_inodes + need_inodes / INODE_SLACK_DIV +
+			   INODE_SLACK_MIN;
+
+	return by_ratio > by_need ? by_ratio : by_need;
+}
+
+static int fs_init(const char *path, uint64_t blocks, uint64_t need_inodes,
+		   ext2_filsys *fs, struct mk_err *e)
+{
+	struct ext2_super_block p;
+	uint64_t inodes = inodes_for(blocks, need_inodes);
+	errcode_t err;
+
+	if (inodes > UINT32_MAX)
+		return mk_fail(e, "filesystem needs %llu inodes, more than "
+			       "ext4 has", (unsigned long long)inodes);
+	memset(&p, 0, sizeof(p));
+	p.s_rev_level = EXT2_DYNAMIC_REV;
+	p.s_log_block_size = LOG_BLOCK_SIZE;
+	p.s_inode_size = INODE_SIZE;
+	p.s_log_groups_per_flex = LOG_GROUPS_PER_FLEX;
+	p.s_desc_size = EXT2_MIN_DESC_SIZE_64BIT;
+	p.s_inodes_count = (uint32_t)inodes;
+	set_features(&p);
+	ext2fs_blocks_count_set(&p, blocks);
+	ext2fs_r_blocks_count_set(&p, 0);
+	err = ext2fs_initialize(path, EXT2_FLAG_64BITS, &p, unix_io_manager,
+				fs);
+	if (err)
+		return fail_ext2(e, err, "cannot lay out ext4");
+	return 0;
+}
+
+/* Blocks a fresh filesystem of `blocks` leaves for content. */
+static int usable_blocks(uint64_t blocks, uint64_t need_inodes,
+			 uint64_t *usable, struct mk_err *e)
+{
+	struct ext2fs_journal_params jp;
+	ext2_filsys fs;
+	uint64_t free_blocks, taken;
+	errcode_t err;
+
+	if (fs_init(NULL_DEVICE, blocks, need_inodes, &fs, e))
+		return -1;
+	err = ext2fs_get_journal_params(&jp, fs);
+	free_blocks = ext2fs_free_blocks_count(fs->super);
+	ext2fs_free(fs);
+	if (err)
+		return fail_ext2(e, err, "cannot size the journal");
+	/* The journal, the resize inode's indirect block, fragmentation. */
+	taken = (uint64_t)jp.num_journal_blocks + jp.num_fc_blocks + 1 +
+		SIZE_SLACK_BLOCKS;
+	*usable = free_blocks > taken ? free_blocks - taken : 0;
+	return 0;
+}
+
+int ext4fs_min_size(const struct ext4fs_need *need, uint64_t headroom,
+		    uint64_t *bytes, struct mk_err *e)
+{
+	uint64_t want = need->blocks + mk_div_ceil(headroom, EXT4FS_BLOCK_SIZE);
+	uint64_t blocks = want + MIN_FS_BLOCKS; /* grows to the fixed point */
+	uint64_t usable = 0;
+	int round;
+
+	for (round = 0; round < MAX_SIZE_ROUNDS; round++) {
+		if (usable_blocks(blocks, need->inodes, &usable, e))
+			return -1;
+		if (usable >= want) {
+			*bytes = blocks * EXT4FS_BLOCK_SIZE;
+			return 0;
+		}
+		blocks += want - usable;
+	}
+	return mk_fail(e, "cannot find an ext4 size for %llu blocks",
+		       (unsigned long long)want);
+}
+
+/* ---- directory blocks ------------------------------------------- */
+
+struct dirent_src {
+	const char *name;
+	size_t name_len;
+	uint32_t ino;
+	int type;
+};
+
+static int ext2_file_type(const struct fst_node *n)
+{
+	switch (n->kind) {
+	case FST_DIR:
+		return EXT2_FT_DIR;
+	case FST_SYMLINK:
+		return EXT2_FT_SYMLINK;
+	default:
+		return EXT2_FT_REG_FILE;
+	}
+}
+
+static uint32_t node_ino(const struct fst_node *n)
+{
+	return n->same_as ? n->same_as->ino : n->ino;
+}
+
+/* Entry i of a directory: ".", "..", then its entries in order. */
+static struct dirent_src dir_entry(const struct fst_node *d, uint32_t parent,
+				   size_t i)
+{
+	const struct fst_node *k;
+
+	if (i < 2)
+		return (struct dirent_src){ i ? ".." : ".", i + 1,
+					    i ? parent : d->ino, EXT2_FT_DIR };
+	k = d->kids[i - 2];
+	return (struct dirent_src){ k->name, strlen(k->name), node_ino(k),
+				    ext2_file_type(k) };
+}
+
+static void put_dirent(ext2_filsys fs, char *at, const struct dirent_src *s,
+		       uint32_t rec_len)
+{
+	struct ext2_dir_entry *de = (struct ext2_dir_entry *)at;
+
+	de->inode = s->ino;
+	ext2fs_set_rec_len(fs, rec_len, de);
+	ext2fs_dirent_set_name_len(de, (int)s->name_len);
+	ext2fs_dirent_set_file_type(de, s->type);
+	memcpy(at + DIRENT_HEADER, s->name, s->name_len);
+}
+
+/* Closes a block: the last entry (or an empty one) reaches the tail. */
+static void close_block(ext2_filsys fs, char *block, uint32_t last,
+			uint32_t used, uint32_t usable)
+{
+	if (used == 0) {
+		struct dirent_src none = { "", 0, 0, 0 };
+		put_dirent(fs, block, &none, usable);
+	} else {
+		ext2fs_set_rec_len(fs, usable - last,
+				   (struct ext2_dir_entry *)(block + last));
+	}
+	if (usable < EXT4FS_BLOCK_SIZE)
+		ext2fs_initialize_dirent_tail(
+			fs, EXT2_DIRENT_TAIL(block, EXT4FS_BLOCK_SIZE));
+}
+
+/*
+ * Packs a directory's entries in order, first fit, into blocks of
+ * `usable` bytes.  Returns the block count; fills `buf` (that many
+ * zeroed blocks) when it is not NULL.  Counting and filling share this
+ * code so that the size estimate is exact.
+ */
+static uint64_t dir_pack(ext2_filsys fs, const struct fst_node *d,
+			 uint32_t parent, uint32_t usable, char *buf)
+{
+	uint64_t blocks = 0;
+	uint32_t used = 0, last = 0;
+	size_t i;
+
+	for (i = 0; i < d->nkids + 2; i++) {
+		struct dirent_src s = dir_entry(d, parent, i);
+		uint32_t len = dirent_len(s.name_len);
+
+		if (used + len > usable) {
+			if (buf)
+				close_block(fs, buf + blocks * EXT4FS_BLOCK_SIZE,
+					    last, used, usable);
+			blocks++;
+			used = 0;
+		}
+		if (buf)
+			put_dirent(fs, buf + blocks * EXT4FS_BLOCK_SIZE + used,
+				   &s, len);
+		last = used;
+		used += len;
+	}
+	if (buf)
+		close_block(fs, buf + blocks * EXT4FS_BLOCK_SIZE, last, used,
+			    usable);
+	for (blocks++; blocks < d->prealloc_blocks; blocks++)
+		if (buf)
+			close_block(fs, buf + blocks * EXT4FS_BLOCK_SIZE, 0, 0,
+				    usable);
+	return blocks;
+}
+
+/* ---- measuring --------------------------------------------------- */
+
+/* Extent tree blocks a mapping of `blocks` may need (generous: a run
+ * may be cut by group metadata once per extent-length stretch). */
+static uint64_t extent_blocks(uint64_t blocks)
+{
+	uint64_t runs = 2 * mk_div_ceil(blocks, EXTENT_MAX_BLOCKS) + 2;
+
+	if (runs <= EXTENTS_IN_INODE)
+		return 0;
+	return mk_div_ceil(runs, EXTENTS_PER_BLOCK) + 1;
+}
+
+struct measure {
+	struct ext4fs_need *need;
+	uint32_t usable;
+};
+
+static int measure_node(struct fst_node *n, void *ctx)
+{
+	struct measure *m = ctx;
+	uint64_t blocks = 0;
+
+	if (n->same_as)
+		return 0;
+	m->need->inodes++;
+	if (n->kind == FST_DIR)
+		blocks = dir_pack(NULL, n, 0, m->usable, NULL);
+	else if (n->kind == FST_FILE)
+		blocks = mk_div_ceil(n->size, EXT4FS_BLOCK_SIZE);
+	else if (strlen(n->target) > FAST_SYMLINK_MAX)
+		blocks = 1;
+	m->need->blocks += blocks + extent_blocks(blocks);
+	return 0;
+}
+
+void ext4fs_measure(const struct fst_node *root, struct ext4fs_need *need)
+{
+	struct measure m = { need, EXT4FS_BLOCK_SIZE -
+					   sizeof(struct ext2_dir_entry_tail) };
+
+	need->blocks = 0;
+	need->inodes = EXT2_GOOD_OLD_FIRST_INO - 1; /* reserved, root too */
+	fst_walk((struct fst_node *)root, measure_node, &m);
+	need->inodes--; /* the walk counted the root a second time */
+}
+
+int ext4fs_add_lost_found(struct fst_node *root, uint32_t time,
+			  struct mk_err *e)
+{
+	struct fst_node *lf;
+
+	if (fst_child(root, EXT4FS_LOST_FOUND))
+		return 0;
+	lf = fst_new(EXT4FS_LOST_FOUND, FST_DIR, LOST_FOUND_MODE, time);
+	if (!lf)
+		return mk_fail(e, "out of memory");
+	lf->prealloc_blocks = LOST_FOUND_BLOCKS;
+	if (fst_add(root, lf, e)) {
+		fst_free(lf);
+		return -1;
+	}
+	return fst_sort(root, e);
+}
+
+/* ---- making the empty filesystem --------------------------------- */
+
+static void set_identity(ext2_filsys fs, const struct ext4fs_spec *spec)
+{
+	struct ext2_super_block *sb = fs->super;
+
+	memcpy(sb->s_uuid, spec->uuid, sizeof(sb->s_uuid));
+	memcpy(sb->s_hash_seed, spec->hash_seed, sizeof(sb->s_hash_seed));
+	memset(sb->s_volume_name, 0, sizeof(sb->s_volume_name));
+	strncpy((char *)sb->s_volume_name, spec->label,
+		sizeof(sb->s_volume_name));
+	sb->s_def_hash_version = EXT2_HASH_HALF_MD4;
+	/* libext2fs picks the flag from the build host's char signedness;
+	 * fix it so the bytes do not depend on the machine. */
+	sb->s_flags &= ~(EXT2_FLAGS_UNSIGNED_HASH | EXT2_FLAGS_SIGNED_HASH);
+	sb->s_flags |= EXT2_FLAGS_SIGNED_HASH;
+	sb->s_checksum_type = EXT2_CRC32C_CHKSUM;
+	sb->s_max_mnt_count = -1;
+	sb->s_checkinterval = 0;
+	sb->s_mkfs_time = sb->s_lastcheck = sb->s_wtime = spec->time;
+	sb->s_kbytes_written = 0;
+	fs->now = spec->time;
+	ext2fs_init_csum_seed(fs);
+}
+
+/* Zeroes every inode table (holes in a fresh file) and says so in the
+ * group descriptors, so the kernel has nothing left to initialise. */
+static int zero_inode_tables(ext2_filsys fs, struct mk_err *e)
+{
+	dgrp_t g;
+	ext2_ino_t ino;
+	struct ext2_inode_large zero;
+	errcode_t err;
+
+	for (g = 0; g < fs->group_desc_count; g++) {
+		err = ext2fs_zero_blocks2(fs, ext2fs_inode_table_loc(fs, g),
+					  (int)fs->inode_blocks_per_group,
+					  NULL, NULL);
+		if (err)
+			return fail_ext2(e, err, "cannot write inode tables");
+		ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
+		ext2fs_group_desc_csum_set(fs, g);
+	}
+	/* Reserved inodes must carry valid checksums even when unused. */
+	memset(&zero, 0, sizeof(zero));
+	for (ino = 1; ino < EXT2_FIRST_INO(fs->super); ino++) {
+		err = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)&zero,
+					      sizeof(zero));
+		if (err)
+			return fail_ext2(e, err, "cannot write reserved inodes");
+	}
+	return 0;
+}
+
+static int make_special_inodes(ext2_filsys fs, struct mk_err *e)
+{
+	struct ext2fs_journal_params jp;
+	ext2_ino_t ino;
+	errcode_t err;
+
+	/* The root (inode 2) is counted when the tree is written. */
+	for (ino = EXT2_ROOT_INO + 1; ino < EXT2_FIRST_INO(fs->super); ino++)
+		ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
+	ext2fs_inode_alloc_stats2(fs, EXT2_BAD_INO, +1, 0);
+	err = ext2fs_update_bb_inode(fs, NULL);
+	if (err)
+		return fail_ext2(e, err, "cannot write the bad-blocks inode");
+	err = ext2fs_create_resize_inode(fs);
+	if (err)
+		return fail_ext2(e, err, "cannot reserve blocks for resizing");
+	err = ext2fs_get_journal_params(&jp, fs);
+	if (!err)
+		err = ext2fs_add_journal_inode3(fs, &jp, ~0ULL, 0);
+	if (err)
+		return fail_ext2(e, err, "cannot create the journal");
+	return 0;
+}
+
+static int fs_create(const char *image_path, const struct ext4fs_spec *spec,
+		     uint64_t need_inodes, ext2_filsys *out, struct mk_err *e)
+{
+	char opt[64];
+	ext2_filsys fs;
+	errcode_t err;
+
+	if (fs_init(image_path, spec->size / EXT4FS_BLOCK_SIZE, need_inodes,
+		    &fs, e))
+		return -1;
+	snprintf(opt, sizeof(opt), "offset=%llu",
+		 (unsigned long long)spec->offset);
+	err = io_channel_set_options(fs->io, opt);
+	if (err) {
+		ext2fs_free(fs);
+		return fail_ext2(e, err, "cannot place ext4 in the image");
+	}
+	set_identity(fs, spec);
+	err = ext2fs_allocate_tables(fs);
+	if (err) {
+		ext2fs_free(fs);
+		return fail_ext2(e, err, "cannot allocate ext4 group tables");
+	}
+	if (zero_inode_tables(fs, e) || make_special_inodes(fs, e)) {
+		ext2fs_free(fs);
+		return -1;
+	}
+	*out = fs;
+	return 0;
+}
+
+/* ---- writing the tree --------------------------------------------- */
+
+struct writer {
+	ext2_filsys fs;
+	int fd;            /* the image, for file data */
+	const char *image; /* its name, for messages */
+	const char *label; /* the filesystem's, for messages */
+	uint64_t offset;   /* partition start in the image */
+	blk64_t goal;      /* where the next allocation starts looking */
+	ext2_ino_t next_ino;
+	uint32_t usable;   /* directory block bytes before the tail */
+	char *buf;         /* DATA_CHUNK_BLOCKS blocks */
+	struct mk_err *e;
+};
+
+struct run {
+	uint64_t lblk, pblk, len;
+};
+
+static int assign_ino(struct fst_node *n, void *ctx)
+{
+	struct writer *w = ctx;
+
+	if (n->ino || n->same_as)
+		return 0;
+	if (w->next_ino > w->fs->super->s_inodes_count)
+		return mk_fail(w->e, "%s: out of inodes", w->label);
+	n->ino = w->next_ino++;
+	return 0;
+}
+
+static void inode_base(const struct fst_node *n, uint16_t type,
+		       struct ext2_inode_large *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->i_mode = (uint16_t)(type | n->mode);
+	in->i_uid = (uint16_t)n->uid;
+	ext2fs_set_i_uid_high(*in, n->uid >> 16);
+	in->i_gid = (uint16_t)n->gid;
+	ext2fs_set_i_gid_high(*in, n->gid >> 16);
+	in->i_atime = in->i_ctime = in->i_mtime = in->i_crtime = n->time;
+	in->i_extra_isize = sizeof(struct ext2_inode_large) -
+			    EXT2_GOOD_OLD_INODE_SIZE;
+	in->i_links_count = (uint16_t)n->nlink;
+}
+
+static int fail_alloc(struct writer *w, errcode_t err, const char *what)
+{
+	if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
+		return mk_fail(w->e, "%s filesystem is full (%llu MiB)",
+			       w->label,
+			       (unsigned long long)(ext2fs_blocks_count(
+				       w->fs->super) * EXT4FS_BLOCK_SIZE >> 20));
+	return fail_ext2(w->e, err, what);
+}
+
+/* Gives the inode an extent header and `nblocks` mapped blocks. */
+static int alloc_blocks(struct writer *w, ext2_ino_t ino,
+			struct ext2_inode_large *in, uint64_t nblocks)
+{
+	ext2_extent_handle_t h;
+	errcode_t err;
+
+	in->i_flags |= EXT4_EXTENTS_FL;
+	err = ext2fs_extent_open2(w->fs, ino, (struct ext2_inode *)in, &h);
+	if (err)
+		return fail_ext2(w->e, err, "cannot start an extent tree");
+	ext2fs_extent_free(h);
+	if (nblocks == 0)
+		return 0;
+	err = ext2fs_fallocate(w->fs, EXT2_FALLOCATE_FORCE_INIT, ino,
+			       (struct ext2_inode *)in, w->goal, 0, nblocks);
+	if (err)
+		return fail_alloc(w, err, "cannot allocate blocks");
+	return 0;
+}
+
+/* The inode's mapped runs, in logical order; caller frees *runs. */
+static int map_runs(struct writer *w, ext2_ino_t ino,
+		    struct ext2_inode_large *in, struct run **runs,
+		    size_t *nruns)
+{
+	ext2_extent_handle_t h;
+	struct ext2fs_extent ex;
+	size_t cap = 0;
+	errcode_t err;
+	int op = EXT2_EXTENT_ROOT;
+
+	*runs = NULL;
+	*nruns = 0;
+	err = ext2fs_extent_open2(w->fs, ino, (struct ext2_inode *)in, &h);
+	while (!err) {
+		err = ext2fs_extent_get(h, op, &ex);
+		op = EXT2_EXTENT_NEXT;
+		if (err)
+			break;
+		if (!(ex.e_flags & EXT2_EXTENT_FLAGS_LEAF) ||
+		    (ex.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
+			continue;
+		if (*nruns == cap) {
+			struct run *nr;
+			cap = cap ? cap * 2 : 8;
+			nr = realloc(*runs, cap * sizeof(*nr));
+			if (!nr) {
+				ext2fs_extent_free(h);
+				return mk_fail(w->e, "out of memory");
+			}
+			*runs = nr;
+		}
+		(*runs)[(*nruns)++] = (struct run){ ex.e_lblk, ex.e_pblk,
+						    ex.e_len };
+		w->goal = ex.e_pblk + ex.e_len;
+	}
+	ext2fs_extent_free(h);
+	if (err != EXT2_ET_EXTENT_NO_NEXT && err != EXT2_ET_EXTENT_NO_DOWN)
+		return fail_ext2(w->e, err, "cannot read back an extent tree");
+	return 0;
+}
+
+static int write_inode(struct writer *w, ext2_ino_t ino,
+		       struct ext2_inode_large *in, uint64_t size)
+{
+	errcode_t err = ext2fs_inode_size_set(w->fs, (struct ext2_inode *)in,
+					      size);
+
+	if (!err)
+		err = ext2fs_write_inode_full(w->fs, ino,
+					      (struct ext2_inode *)in,
+					      sizeof(*in));
+	if (err)
+		return fail_ext2(w->e, err, "cannot write an inode");
+	return 0;
+}
+
+/* Writes `nblocks` blocks from `data` at `pblk`, leaving zero blocks
+ * as holes (the image starts out all holes). */
+static int write_blocks(struct writer *w, const char *data, uint64_t nblocks,
+			uint64_t pblk)
+{
+	int err = mk_pwrite_sparse(w->fd, data, nblocks * EXT4FS_BLOCK_SIZE,
+				   w->offset + pblk * EXT4FS_BLOCK_SIZE);
+
+	if (err)
+		return mk_fail_errno(w->e, err, "%s: cannot write", w->image);
+	return 0;
+}
+
+/* Fills w->buf with `nblocks` blocks of file content from byte `pos`. */
+static int read_chunk(struct writer *w, const struct fst_node *n, int src_fd,
+		      uint64_t pos, uint64_t nblocks)
+{
+	uint64_t want = nblocks * EXT4FS_BLOCK_SIZE;
+	long got;
+
+	if (want > n->size - pos)
+		want = n->size - pos;
+	if (n->data) {
+		memcpy(w->buf, (const char *)n->data + pos, want);
+	} else {
+		if (lseek(src_fd, (off_t)pos, SEEK_SET) < 0)
+			return mk_fail_errno(w->e, errno, "%s: cannot read",
+					     n->src);
+		got = mk_read_full(src_fd, w->buf, want);
+		if (got < 0)
+			return mk_fail_errno(w->e, errno, "%s: cannot read",
+					     n->src);
+		if ((uint64_t)got != want)
+			return mk_fail(w->e, "%s: changed size while reading",
+				       n->src);
+	}
+	memset(w->buf + want, 0, nblocks * EXT4FS_BLOCK_SIZE - want);
+	return 0;
+}
+
+static int copy_content(struct writer *w, const struct fst_node *n,
+			const struct run *runs, size_t nruns)
+{
+	int src_fd = -1, rc = 0;
+	size_t r;
+
+	if (!n->data) {
+		src_fd = open(n->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (src_fd < 0)
+			return mk_fail_errno(w->e, errno, "%s: cannot open",
+					     n->src);
+	}
+	for (r = 0; rc == 0 && r < nruns; r++) {
+		uint64_t done;
+
+		for (done = 0; rc == 0 && done < runs[r].len;
+		     done += DATA_CHUNK_BLOCKS) {
+			uint64_t nb = runs[r].len - done;
+
+			if (nb > DATA_CHUNK_BLOCKS)
+				nb = DATA_CHUNK_BLOCKS;
+			rc = read_chunk(w, n, src_fd,
+					(runs[r].lblk + done) * EXT4FS_BLOCK_SIZE,
+					nb);
+			if (rc == 0)
+				rc = write_blocks(w, w->buf, nb,
+						  runs[r].pblk + done);
+		}
+	}
+	if (src_fd >= 0)
+		close(src_fd);
+	return rc;
+}
+
+static int write_file(struct writer *w, const struct fst_node *n)
+{
+	struct ext2_inode_large in;
+	struct run *runs = NULL;
+	size_t nruns = 0;
+	int rc;
+
+	ext2fs_inode_alloc_stats2(w->fs, n->ino, +1, 0);
+	inode_base(n, LINUX_S_IFREG, &in);
+	rc = alloc_blocks(w, n->ino, &in,
+			  mk_div_ceil(n->size, EXT4FS_BLOCK_SIZE));
+	if (rc == 0)
+		rc = map_runs(w, n->ino, &in, &runs, &nruns);
+	if (rc == 0)
+		rc = copy_content(w, n, runs, nruns);
+	if (rc == 0)
+		rc = write_inode(w, n->ino, &in, n->size);
+	free(runs);
+	return rc;
+}
+
+static int write_symlink(struct writer *w, const struct fst_node *n)
+{
+	struct ext2_inode_large in;
+	struct run *runs = NULL;
+	size_t nruns = 0, len = strlen(n->target);
+	int rc = 0;
+
+	if (len >= EXT4FS_BLOCK_SIZE)
+		return mk_fail(w->e, "symlink target too long (%zu bytes): %s",
+			       len, n->target);
+	ext2fs_inode_alloc_stats2(w->fs, n->ino, +1, 0);
+	inode_base(n, LINUX_S_IFLNK, &in);
+	if (len <= FAST_SYMLINK_MAX) {
+		/* A fast symlink keeps its target in i_block. */
+		memcpy(in.i_block, n->target, len);
+		return write_inode(w, n->ino, &in, len);
+	}
+	rc = alloc_blocks(w, n->ino, &in, 1);
+	if (rc == 0)
+		rc = map_runs(w, n->ino, &in, &runs, &nruns);
+	if (rc == 0) {
+		memset(w->buf, 0, EXT4FS_BLOCK_SIZE);
+		memcpy(w->buf, n->target, len);
+		rc = write_blocks(w, w->buf, 1, runs[0].pblk);
+	}
+	if (rc == 0)
+		rc = write_inode(w, n->ino, &in, len);
+	free(runs);
+	return rc;
+}
+
+static int write_dir_blocks(struct writer *w, const struct fst_node *d,
+			    struct ext2_inode_large *in, const char *blocks,
+			    uint64_t nblocks)
+{
+	struct run *runs = NULL;
+	size_t nruns = 0, r;
+	uint64_t i;
+	errcode_t err = 0;
+	int rc = alloc_blocks(w, d->ino, in, nblocks);
+
+	if (rc == 0)
+		rc = map_runs(w, d->ino, in, &runs, &nruns);
+	for (r = 0; rc == 0 && !err && r < nruns; r++)
+		for (i = 0; !err && i < runs[r].len; i++)
+			err = ext2fs_write_dir_block4(
+				w->fs, runs[r].pblk + i,
+				(void *)(blocks + (runs[r].lblk + i) *
+							  EXT4FS_BLOCK_SIZE),
+				0, d->ino);
+	free(runs);
+	if (err)
+		return fail_ext2(w->e, err, "cannot write a directory block");
+	return rc;
+}
+
+static int write_tree(struct writer *w, struct fst_node *d, uint32_t parent);
+
+static int write_entries(struct writer *w, struct fst_node *d)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < d->nkids; i++) {
+		struct fst_node *k = d->kids[i];
+
+		if (k->kind == FST_DIR)
+			rc = write_tree(w, k, d->ino);
+		else if (k->kind == FST_SYMLINK)
+			rc = write_symlink(w, k);
+		else if (!k->same_as)
+			rc = write_file(w, k);
+	}
+	return rc;
+}
+
+/* A directory, then everything below it, in walk order. */
+static int write_tree(struct writer *w, struct fst_node *d, uint32_t parent)
+{
+	struct ext2_inode_large in;
+	uint64_t nblocks = dir_pack(w->fs, d, parent, w->usable, NULL);
+	char *blocks = calloc(nblocks, EXT4FS_BLOCK_SIZE);
+	uint32_t subdirs = 0;
+	size_t i;
+	int rc;
+
+	if (!blocks)
+		return mk_fail(w->e, "out of memory");
+	for (i = 0; i < d->nkids; i++)
+		subdirs += d->kids[i]->kind == FST_DIR;
+	dir_pack(w->fs, d, parent, w->usable, blocks);
+	ext2fs_inode_alloc_stats2(w->fs, d->ino, +1, 1);
+	inode_base(d, LINUX_S_IFDIR, &in);
+	/* dir_nlink: past the 16-bit limit the count is just 1. */
+	in.i_links_count = 2 + subdirs < DIR_NLINK_MAX ? 2 + subdirs : 1;
+	rc = write_dir_blocks(w, d, &in, blocks, nblocks);
+	free(blocks);
+	if (rc == 0)
+		rc = write_inode(w, d->ino, &in, nblocks * EXT4FS_BLOCK_SIZE);
+	return rc ? rc : write_entries(w, d);
+}
+
+static int number_inodes(struct writer *w, struct fst_node *root)
+{
+	struct fst_node *lf = fst_child(root, EXT4FS_LOST_FOUND);
+
+	if (!lf)
+		return mk_fail(w->e, "%s: tree has no lost+found", w->label);
+	root->ino = EXT2_ROOT_INO;
+	lf->ino = EXT2_FIRST_INO(w->fs->super); /* where mke2fs puts it */
+	w->next_ino = lf->ino + 1;
+	return fst_walk(root, assign_ino, w);
+}
+
+static void clear_inos(struct fst_node *root);
+
+int ext4fs_write(const char *image_path, int image_fd,
+		 const struct ext4fs_spec *spec, struct fst_node *root,
+		 struct ext4fs_stats *stats, struct mk_err *e)
+{
+	struct ext4fs_need need;
+	struct writer w = { .fd = image_fd, .image = image_path,
+			    .label = spec->label, .offset = spec->offset,
+			    .usable = EXT4FS_BLOCK_SIZE -
+				      sizeof(struct ext2_dir_entry_tail),
+			    .e = e };
+	errcode_t err;
+	int rc;
+
+	ext4fs_measure(root, &need);
+	w.buf = malloc((size_t)DATA_CHUNK_BLOCKS * EXT4FS_BLOCK_SIZE);
+	if (!w.buf)
+		return mk_fail(e, "out of memory");
+	if (fs_create(image_path, spec, need.inodes, &w.fs, e)) {
+		free(w.buf);
+		return -1;
+	}
+	clear_inos(root);
+	rc = number_inodes(&w, root);
+	if (rc == 0)
+		rc = write_tree(&w, root, EXT2_ROOT_INO);
+	if (rc == 0) {
+		stats->size = ext2fs_blocks_count(w.fs->super) * EXT4FS_BLOCK_SIZE;
+		stats->used = stats->size - ext2fs_free_blocks_count(w.fs->super) *
+						    EXT4FS_BLOCK_SIZE;
+		stats->inodes = w.fs->super->s_inodes_count;
+		err = ext2fs_close_free(&w.fs);
+		if (err)
+			rc = fail_ext2(e, err, "cannot finish the filesystem");
+	} else {
+		ext2fs_free(w.fs);
+	}
+	free(w.buf);
+	return rc;
+}
+
+static int clear_ino(struct fst_node *n, void *ctx)
+{
+	(void)ctx;
+	n->ino = 0;
+	return 0;
+}
+
+static void clear_inos(struct fst_node *root)
+{
+	fst_walk(root, clear_ino, NULL);
+}

@@ -1,0 +1,66 @@
+/*
+ * ext4fs.h - one ext4 filesystem, written with libext2fs inside the image.
+ *
+ * Owns: the feature set and geometry (4 KiB blocks, 256-byte inodes,
+ * journal, extents, 64bit, flex_bg, dir_index, metadata_csum, never
+ * inline_data), the size a tree needs, and writing a tree: inode numbers
+ * in walk order, directory blocks packed from sorted entries, file data
+ * written straight to its blocks, every identifier and time given by
+ * the caller.  Does not own: what goes into the tree (image.c, fstree.c)
+ * or where the partition lies (layout.c).
+ */
+#ifndef MK_EXT4FS_H
+#define MK_EXT4FS_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "fstree.h"
+#include "ids.h"
+
+#define EXT4FS_BLOCK_SIZE 4096u
+#define EXT4FS_LOST_FOUND "lost+found"
+
+struct ext4fs_spec {
+	const char *label;               /* volume name, at most 16 bytes */
+	uint8_t uuid[MK_UUID_SIZE];      /* filesystem UUID */
+	uint8_t hash_seed[MK_UUID_SIZE]; /* htree hash seed */
+	uint32_t time;                   /* superblock and internal times */
+	uint64_t offset;                 /* partition start, bytes */
+	uint64_t size;                   /* partition size, bytes */
+};
+
+/* What a tree occupies beyond the filesystem's own metadata. */
+struct ext4fs_need {
+	uint64_t blocks; /* data, directory, symlink and extent blocks */
+	uint64_t inodes; /* inodes in use, reserved ones included */
+};
+
+struct ext4fs_stats {
+	uint64_t size;       /* filesystem bytes */
+	uint64_t used;       /* bytes in use when written */
+	uint64_t inodes;     /* inodes in the filesystem */
+};
+
+/* Adds lost+found (as mke2fs makes it) to a root that has none. */
+int ext4fs_add_lost_found(struct fst_node *root, uint32_t time,
+			  struct mk_err *e);
+
+/* Measures the tree, which must already have lost+found and dedup. */
+void ext4fs_measure(const struct fst_node *root, struct ext4fs_need *need);
+
+/* Smallest filesystem size (bytes) that holds `need` with `headroom`
+ * bytes still free. */
+int ext4fs_min_size(const struct ext4fs_need *need, uint64_t headroom,
+		    uint64_t *bytes, struct mk_err *e);
+
+/*
+ * Makes the filesystem in `image_path` at spec->offset and writes the
+ * tree into it.  File data goes through `image_fd` (open on the same
+ * file) so that all-zero blocks stay holes.
+ */
+int ext4fs_write(const char *image_path, int image_fd,
+		 const struct ext4fs_spec *spec, struct fst_node *root,
+		 struct ext4fs_stats *stats, struct mk_err *e);
+
+#endif

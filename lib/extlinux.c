@@ -1,0 +1,78 @@
+#include "extlinux.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "closure.h"
+
+#define SYSLINUX_TICKS_PER_SECOND 10 /* TIMEOUT is in tenths */
+#define TIMEOUT_AT_ONCE (-10)        /* what the builder writes for 0 */
+
+char *extlinux_store_name(const char *store_path)
+{
+	const char *prefix = NIX_STORE_DIR "/";
+	char *name, *p;
+
+	if (strncmp(store_path, prefix, strlen(prefix)) == 0)
+		store_path += strlen(prefix);
+	name = strdup(store_path);
+	if (!name)
+		return NULL;
+	for (p = name; *p; p++)
+		if (*p == '/')
+			*p = '-';
+	return name;
+}
+
+static int menu_timeout(int seconds)
+{
+	return seconds == 0 ? TIMEOUT_AT_ONCE
+			    : seconds * SYSLINUX_TICKS_PER_SECOND;
+}
+
+char *extlinux_conf(const struct extlinux_entry *en)
+{
+	char *kernel = extlinux_store_name(en->kernel);
+	char *initrd = extlinux_store_name(en->initrd);
+	char *dtbs = en->dtbs ? extlinux_store_name(en->dtbs) : NULL;
+	char *text = NULL, fdt[4096] = "";
+	int n;
+
+	if (!kernel || !initrd || (en->dtbs && !dtbs))
+		goto out;
+	if (dtbs && strcmp(en->dtb, EXTLINUX_NO_DTB) == 0)
+		snprintf(fdt, sizeof(fdt), "  FDTDIR ../%s/%s\n",
+			 EXTLINUX_KERNELS_DIR, dtbs);
+	else if (dtbs)
+		snprintf(fdt, sizeof(fdt), "  FDT ../%s/%s/%s\n",
+			 EXTLINUX_KERNELS_DIR, dtbs, en->dtb);
+	n = asprintf(&text,
+		     "# Generated file, all changes will be lost on "
+		     "nixos-rebuild!\n"
+		     "\n"
+		     "# Change this to e.g. nixos-42 to temporarily boot to an "
+		     "older configuration.\n"
+		     "DEFAULT nixos-default\n"
+		     "\n"
+		     "MENU TITLE ------------------------------------------------"
+		     "------------\n"
+		     "TIMEOUT %d\n"
+		     "\n"
+		     "LABEL nixos-default\n"
+		     "  MENU LABEL NixOS - Default\n"
+		     "  LINUX ../%s/%s\n"
+		     "  INITRD ../%s/%s\n"
+		     "  APPEND init=%s/init %s\n"
+		     "%s",
+		     menu_timeout(en->timeout_seconds), EXTLINUX_KERNELS_DIR,
+		     kernel, EXTLINUX_KERNELS_DIR, initrd, en->toplevel,
+		     en->kernel_params, fdt);
+	if (n < 0)
+		text = NULL;
+out:
+	free(kernel);
+	free(initrd);
+	free(dtbs);
+	return text;
+}

@@ -1,0 +1,34 @@
+/*
+ * extlinux.h - the boot menu NixOS's generic-extlinux-compatible builder
+ * writes, so that the first nixos-rebuild on the device takes it over.
+ *
+ * Owns: the file names under /boot/nixos and the exact text of
+ * extlinux/extlinux.conf.  Does not own: finding the kernel and friends
+ * (toplevel.c) or putting files on the partition (image.c).
+ */
+#ifndef MK_EXTLINUX_H
+#define MK_EXTLINUX_H
+
+#define EXTLINUX_CONF_PATH "extlinux/extlinux.conf"
+#define EXTLINUX_KERNELS_DIR "nixos"
+#define EXTLINUX_DEFAULT_DTB "rockchip/rk3328-nanopi-r2s.dtb"
+#define EXTLINUX_NO_DTB "none"
+
+struct extlinux_entry {
+	const char *toplevel;      /* store path of the system */
+	const char *kernel;        /* resolved store path of the kernel */
+	const char *initrd;        /* resolved store path of the initrd */
+	const char *dtbs;          /* resolved dtbs directory, or NULL */
+	const char *dtb;           /* name under dtbs, or "none": FDTDIR */
+	const char *kernel_params; /* one line */
+	int timeout_seconds;       /* 0: boot at once */
+};
+
+/* "/nix/store/abc-linux/Image" -> "abc-linux-Image" (malloc'd), the
+ * name the builder gives a store file under /boot/nixos. */
+char *extlinux_store_name(const char *store_path);
+
+/* The whole extlinux.conf (malloc'd), or NULL when out of memory. */
+char *extlinux_conf(const struct extlinux_entry *entry);
+
+#endif

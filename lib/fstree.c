@@ -1,0 +1,248 @@
+#include "fstree.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define NIX_CANONICAL_TIME 1 /* Nix resets every store mtime to 1 */
+#define ANY_EXEC_BITS (S_IXUSR | S_IXGRP | S_IXOTH)
+
+const struct fst_policy fst_policy_nix_store = {
+	.file_mode = 0444,
+	.exec_mode = 0555,
+	.dir_mode = 0555,
+	.symlink_mode = 0777,
+	.time = NIX_CANONICAL_TIME,
+};
+
+struct fst_node *fst_new(const char *name, enum fst_kind kind, uint16_t mode,
+			 uint32_t time)
+{
+	struct fst_node *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return NULL;
+	n->name = strdup(name);
+	if (!n->name) {
+		free(n);
+		return NULL;
+	}
+	n->kind = kind;
+	n->mode = mode;
+	n->time = time;
+	n->nlink = 1;
+	return n;
+}
+
+int fst_add(struct fst_node *dir, struct fst_node *kid, struct mk_err *e)
+{
+	struct fst_node **nk;
+
+	/* Grow by doubling; nkids is a power of two exactly when full. */
+	if ((dir->nkids & (dir->nkids - 1)) == 0) {
+		size_t cap = dir->nkids ? dir->nkids * 2 : 4;
+		nk = realloc(dir->kids, cap * sizeof(*nk));
+		if (!nk)
+			return mk_fail(e, "out of memory");
+		dir->kids = nk;
+	}
+	dir->kids[dir->nkids++] = kid;
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	const struct fst_node *x = *(struct fst_node *const *)a;
+	const struct fst_node *y = *(struct fst_node *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+int fst_sort(struct fst_node *root, struct mk_err *e)
+{
+	size_t i;
+
+	if (root->kind != FST_DIR)
+		return 0;
+	qsort(root->kids, root->nkids, sizeof(root->kids[0]), cmp_names);
+	for (i = 0; i < root->nkids; i++) {
+		if (i > 0 && strcmp(root->kids[i - 1]->name,
+				    root->kids[i]->name) == 0)
+			return mk_fail(e, "two entries named '%s'",
+				       root->kids[i]->name);
+		if (fst_sort(root->kids[i], e))
+			return -1;
+	}
+	return 0;
+}
+
+static int scan_symlink(const char *src, const char *shown,
+			struct fst_node *n, const struct stat *st,
+			struct mk_err *e)
+{
+	size_t cap = (size_t)st->st_size + 1;
+	ssize_t len;
+
+	n->target = malloc(cap);
+	if (!n->target)
+		return mk_fail(e, "out of memory");
+	len = readlink(src, n->target, cap);
+	if (len < 0)
+		return mk_fail_errno(e, errno, "%s: cannot read symlink", shown);
+	if ((size_t)len >= cap)
+		return mk_fail(e, "%s: symlink changed while reading", shown);
+	n->target[len] = '\0';
+	return 0;
+}
+
+static int scan_dir(const char *src, const char *shown, struct fst_node *n,
+		    const struct fst_policy *policy, struct mk_err *e);
+
+static int scan_node(const char *src, const char *shown, const char *name,
+		     const struct fst_policy *policy, struct fst_node **out,
+		     struct mk_err *e)
+{
+	struct stat st;
+	struct fst_node *n;
+	int rc = 0;
+
+	if (lstat(src, &st) != 0)
+		return mk_fail_errno(e, errno, "%s", shown);
+	if (S_ISREG(st.st_mode))
+		n = fst_new(name, FST_FILE,
+			    (st.st_mode & ANY_EXEC_BITS) ? policy->exec_mode
+							 : policy->file_mode,
+			    policy->time);
+	else if (S_ISDIR(st.st_mode))
+		n = fst_new(name, FST_DIR, policy->dir_mode, policy->time);
+	else if (S_ISLNK(st.st_mode))
+		n = fst_new(name, FST_SYMLINK, policy->symlink_mode,
+			    policy->time);
+	else
+		return mk_fail(e, "%s: is a %s; a store path holds only files, "
+			       "directories and symlinks", shown,
+			       S_ISFIFO(st.st_mode)   ? "fifo"
+			       : S_ISSOCK(st.st_mode) ? "socket"
+						      : "device node");
+	if (!n)
+		return mk_fail(e, "out of memory");
+	if (n->kind == FST_FILE) {
+		n->size = (uint64_t)st.st_size;
+		n->src = strdup(src);
+		if (!n->src)
+			rc = mk_fail(e, "out of memory");
+	} else if (n->kind == FST_SYMLINK) {
+		rc = scan_symlink(src, shown, n, &st, e);
+	} else {
+		rc = scan_dir(src, shown, n, policy, e);
+	}
+	if (rc) {
+		fst_free(n);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+static int scan_entry(const char *src, const char *shown, const char *name,
+		      struct fst_node *dir, const struct fst_policy *policy,
+		      struct mk_err *e)
+{
+	char *ksrc = mk_path_join(src, name);
+	char *kshown = mk_path_join(shown, name);
+	struct fst_node *kid = NULL;
+	int rc;
+
+	if (!ksrc || !kshown)
+		rc = mk_fail(e, "out of memory");
+	else
+		rc = scan_node(ksrc, kshown, name, policy, &kid, e);
+	if (rc == 0 && fst_add(dir, kid, e)) {
+		fst_free(kid);
+		rc = -1;
+	}
+	free(ksrc);
+	free(kshown);
+	return rc;
+}
+
+static int scan_dir(const char *src, const char *shown, struct fst_node *n,
+		    const struct fst_policy *policy, struct mk_err *e)
+{
+	DIR *d = opendir(src);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d)
+		return mk_fail_errno(e, errno, "%s: cannot read directory",
+				     shown);
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno)
+				rc = mk_fail_errno(e, errno, "%s: cannot read "
+						   "directory", shown);
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		rc = scan_entry(src, shown, de->d_name, n, policy, e);
+		if (rc)
+			break;
+	}
+	closedir(d);
+	if (rc == 0)
+		qsort(n->kids, n->nkids, sizeof(n->kids[0]), cmp_names);
+	return rc;
+}
+
+int fst_scan(const char *src, const char *shown, const char *name,
+	     const struct fst_policy *policy, struct fst_node **out,
+	     struct mk_err *e)
+{
+	return scan_node(src, shown, name, policy, out, e);
+}
+
+struct fst_node *fst_child(const struct fst_node *dir, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < dir->nkids; i++)
+		if (strcmp(dir->kids[i]->name, name) == 0)
+			return dir->kids[i];
+	return NULL;
+}
+
+int fst_walk(struct fst_node *root, int (*fn)(struct fst_node *n, void *ctx),
+	     void *ctx)
+{
+	size_t i;
+	int rc = fn(root, ctx);
+
+	for (i = 0; rc == 0 && root->kind == FST_DIR && i < root->nkids; i++)
+		rc = fst_walk(root->kids[i], fn, ctx);
+	return rc;
+}
+
+void fst_free(struct fst_node *n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i < n->nkids; i++)
+		fst_free(n->kids[i]);
+	free(n->kids);
+	free(n->name);
+	free(n->src);
+	free(n->target);
+	free(n);
+}

@@ -1,0 +1,400 @@
+/*
+ * gpt.c - protective MBR and GPT headers/entries, byte for byte.
+ *
+ * The on-disk structures below follow the UEFI specification, chapter 5
+ * ("GUID Partition Table (GPT) Disk Layout").  Multi-byte integers on
+ * disk are little-endian; every store goes through htole16/32/64 so the
+ * encoder gives the same bytes on any host.
+ */
+#include "gpt.h"
+
+#include <endian.h>
+#include <stddef.h>
+#include <string.h>
+#include <zlib.h>
+
+/* UEFI 5.2.1: the boot signature ending every MBR sector. */
+#define MBR_SIGNATURE 0xAA55
+/* UEFI 5.2.3: OS type of the one record covering the GPT disk. */
+#define MBR_PROTECTIVE_TYPE 0xEE
+/* UEFI 5.2.3: CHS of LBA 1 (cylinder 0, head 0, sector 2). */
+#define MBR_PROTECTIVE_START_CHS 0x000200
+/* UEFI 5.2.3: "not representable", which an SD card always is. */
+#define MBR_PROTECTIVE_END_CHS 0xFFFFFF
+/* UEFI 5.2.3: SizeInLBA saturates here for disks over 2 TiB. */
+#define MBR_MAX_SIZE_IN_LBA 0xFFFFFFFFULL
+#define MBR_BOOT_CODE_SIZE 440
+#define MBR_PARTITION_RECORDS 4
+#define MBR_CHS_SIZE 3
+
+#define GPT_HEADER_SIGNATURE "EFI PART"
+#define GPT_HEADER_SIGNATURE_SIZE 8
+#define GPT_HEADER_REVISION_V1_00 0x00010000
+/* UEFI 5.3.2: bytes covered by HeaderCRC32; the sector rest is zero. */
+#define GPT_HEADER_SIZE 92
+
+#define GPT_PMBR_LBA 0
+#define GPT_PRIMARY_HEADER_LBA 1
+#define GPT_PRIMARY_ENTRIES_LBA 2
+#define GPT_FIRST_USABLE_LBA GPT_PRIMARY_SECTORS
+#define GPT_ENTRY_ARRAY_BYTES (GPT_ENTRY_COUNT * GPT_ENTRY_SIZE)
+
+/* Names are ASCII so that each char is one UTF-16 code unit. */
+#define ASCII_MAX 0x7F
+
+/* UEFI 5.2.2, Legacy MBR Partition Record. */
+struct mbr_partition_record {
+	uint8_t boot_indicator;             /* 0x80 = bootable; 0 here */
+	uint8_t starting_chs[MBR_CHS_SIZE]; /* head, sector|cyl hi, cyl lo */
+	uint8_t os_type;                    /* 0xEE for the protective one */
+	uint8_t ending_chs[MBR_CHS_SIZE];   /* as starting_chs */
+	uint32_t starting_lba;              /* first sector of the record */
+	uint32_t size_in_lba;               /* sectors covered */
+} __attribute__((packed));
+
+/* UEFI 5.2.3, Protective MBR. */
+struct legacy_mbr {
+	uint8_t boot_code[MBR_BOOT_CODE_SIZE]; /* unused by UEFI; zero */
+	uint32_t unique_mbr_signature;         /* unused; zero */
+	uint16_t unknown;                      /* unused; zero */
+	struct mbr_partition_record
+		partition_record[MBR_PARTITION_RECORDS]; /* one used */
+	uint16_t signature;                              /* MBR_SIGNATURE */
+} __attribute__((packed));
+
+/* UEFI 5.3.2, GPT Header. */
+struct gpt_header {
+	char signature[GPT_HEADER_SIGNATURE_SIZE]; /* "EFI PART", no NUL */
+	uint32_t revision;                    /* GPT_HEADER_REVISION_V1_00 */
+	uint32_t header_size;                 /* GPT_HEADER_SIZE */
+	uint32_t header_crc32;                /* of header_size bytes, self 0 */
+	uint32_t reserved;                    /* must be zero */
+	uint64_t my_lba;                      /* LBA of this header */
+	uint64_t alternate_lba;               /* LBA of the other header */
+	uint64_t first_usable_lba;            /* first sector for partitions */
+	uint64_t last_usable_lba;             /* last sector for partitions */
+	uint8_t disk_guid[GPT_GUID_SIZE];     /* mixed-endian on disk */
+	uint64_t partition_entry_lba;         /* start of this copy's array */
+	uint32_t number_of_partition_entries; /* GPT_ENTRY_COUNT */
+	uint32_t size_of_partition_entry;     /* GPT_ENTRY_SIZE */
+	uint32_t partition_entry_array_crc32; /* of count * size bytes */
+} __attribute__((packed));
+
+/* UEFI 5.3.3, GPT Partition Entry. */
+struct gpt_entry {
+	uint8_t partition_type_guid[GPT_GUID_SIZE];   /* zero = entry unused */
+	uint8_t unique_partition_guid[GPT_GUID_SIZE]; /* mixed-endian */
+	uint64_t starting_lba;                        /* first sector */
+	uint64_t ending_lba;                          /* last sector, inclusive */
+	uint64_t attributes;                          /* GPT_ATTR_* bits */
+	uint16_t partition_name[GPT_NAME_MAX];        /* UTF-16LE, 0-padded */
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct mbr_partition_record) == 16, "MBR record");
+_Static_assert(sizeof(struct legacy_mbr) == GPT_SECTOR_SIZE, "MBR size");
+_Static_assert(sizeof(struct gpt_header) == GPT_HEADER_SIZE, "header");
+_Static_assert(sizeof(struct gpt_entry) == GPT_ENTRY_SIZE, "entry size");
+_Static_assert(offsetof(struct legacy_mbr, partition_record) == 446,
+	       "UEFI 5.2.1 offset");
+_Static_assert(offsetof(struct gpt_header, disk_guid) == 56,
+	       "UEFI 5.3.2 offset");
+_Static_assert(offsetof(struct gpt_entry, partition_name) == 56,
+	       "UEFI 5.3.3 offset");
+_Static_assert(GPT_ENTRY_ARRAY_BYTES ==
+		       GPT_ENTRY_ARRAY_SECTORS * GPT_SECTOR_SIZE,
+	       "entry array sectors");
+_Static_assert(GPT_PRIMARY_SECTORS ==
+		       GPT_PRIMARY_ENTRIES_LBA + GPT_ENTRY_ARRAY_SECTORS,
+	       "primary = MBR + header + entries");
+_Static_assert(GPT_BACKUP_SECTORS == GPT_ENTRY_ARRAY_SECTORS + 1,
+	       "backup = entries + header");
+
+/*
+ * Bytes per field of a GUID, in text and RFC 9562 order: time_low,
+ * time_mid, time_hi_and_version, clock_seq, node.  The text form puts
+ * a hyphen between fields; GPT stores the first GUID_LE_FIELDS of them
+ * little-endian (UEFI Appendix A, EFI_GUID).
+ */
+static const unsigned guid_fields[] = { 4, 2, 2, 2, 6 };
+#define GUID_FIELDS (sizeof(guid_fields) / sizeof(*guid_fields))
+#define GUID_LE_FIELDS 3
+#define GUID_SEPARATOR '-'
+#define HEX_DIGIT_BITS 4
+#define HEX_DIGIT_MASK 0x0F
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Two hex digits -> 0..255, or -1; never reads past a NUL. */
+static int hex_byte(const char *s)
+{
+	int hi = hex_value(s[0]);
+	int lo = hi < 0 ? -1 : hex_value(s[1]);
+
+	return lo < 0 ? -1 : (hi << HEX_DIGIT_BITS) | lo;
+}
+
+int gpt_guid_parse(const char *text, uint8_t guid[GPT_GUID_SIZE])
+{
+	uint8_t out[GPT_GUID_SIZE];
+	const char *s = text;
+	unsigned byte = 0;
+
+	for (unsigned f = 0; f < GUID_FIELDS; f++) {
+		if (f > 0 && *s++ != GUID_SEPARATOR)
+			return -1;
+		for (unsigned i = 0; i < guid_fields[f]; i++, s += 2) {
+			int v = hex_byte(s);
+
+			if (v < 0)
+				return -1;
+			out[byte++] = (uint8_t)v;
+		}
+	}
+	if (*s != '\0')
+		return -1;
+	/* Only now, so that a failed parse leaves `guid` alone. */
+	memcpy(guid, out, GPT_GUID_SIZE);
+	return 0;
+}
+
+void gpt_guid_format(const uint8_t guid[GPT_GUID_SIZE],
+		     char text[GPT_GUID_TEXT_LEN + 1])
+{
+	static const char digits[] = "0123456789ABCDEF";
+	char *t = text;
+	unsigned byte = 0;
+
+	for (unsigned f = 0; f < GUID_FIELDS; f++) {
+		if (f > 0)
+			*t++ = GUID_SEPARATOR;
+		for (unsigned i = 0; i < guid_fields[f]; i++, byte++) {
+			*t++ = digits[guid[byte] >> HEX_DIGIT_BITS];
+			*t++ = digits[guid[byte] & HEX_DIGIT_MASK];
+		}
+	}
+	*t = '\0';
+}
+
+void gpt_guid_to_disk(const uint8_t guid[GPT_GUID_SIZE],
+		      uint8_t out[GPT_GUID_SIZE])
+{
+	uint8_t tmp[GPT_GUID_SIZE];
+	unsigned off = 0;
+
+	/* Via tmp so that in-place conversion works. */
+	memcpy(tmp, guid, GPT_GUID_SIZE);
+	for (unsigned f = 0; f < GUID_LE_FIELDS; f++) {
+		unsigned n = guid_fields[f];
+
+		for (unsigned i = 0; i < n; i++)
+			tmp[off + i] = guid[off + n - 1 - i];
+		off += n;
+	}
+	memcpy(out, tmp, GPT_GUID_SIZE);
+}
+
+static uint64_t last_usable_lba(uint64_t total_sectors)
+{
+	return total_sectors - GPT_BACKUP_SECTORS - 1;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
+static int check_name(const struct gpt_part *p, size_t num, struct mk_err *e)
+{
+	size_t len = strnlen(p->name, sizeof(p->name));
+
+	if (len > GPT_NAME_MAX)
+		return mk_fail(e, "GPT partition %zu: name longer than %d "
+				  "characters", num, GPT_NAME_MAX);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)p->name[i] > ASCII_MAX)
+			return mk_fail(e, "GPT partition %zu: name \"%s\" is "
+					  "not ASCII", num, p->name);
+	return 0;
+}
+
+/* Messages number partitions from 1, as sgdisk and the kernel do. */
+static int check_part(const struct gpt_disk *d, size_t i, struct mk_err *e)
+{
+	const struct gpt_part *p = &d->parts[i];
+	uint64_t last_usable = last_usable_lba(d->total_sectors);
+	size_t num = i + 1;
+
+	if (p->first_lba > p->last_lba)
+		return mk_fail(e, "GPT partition %zu: first LBA %llu is after "
+				  "last LBA %llu", num,
+			       (unsigned long long)p->first_lba,
+			       (unsigned long long)p->last_lba);
+	if (p->first_lba < GPT_FIRST_USABLE_LBA || p->last_lba > last_usable)
+		return mk_fail(e, "GPT partition %zu: LBA %llu-%llu outside "
+				  "usable range %d-%llu", num,
+			       (unsigned long long)p->first_lba,
+			       (unsigned long long)p->last_lba,
+			       GPT_FIRST_USABLE_LBA,
+			       (unsigned long long)last_usable);
+	if (all_zero(p->type_guid, GPT_GUID_SIZE))
+		return mk_fail(e, "GPT partition %zu: zero type GUID would "
+				  "mark the entry unused", num);
+	return check_name(p, num, e);
+}
+
+static int check_overlap(const struct gpt_disk *d, size_t earlier,
+			 size_t later, struct mk_err *e)
+{
+	const struct gpt_part *a = &d->parts[earlier];
+	const struct gpt_part *b = &d->parts[later];
+
+	if (a->first_lba > b->last_lba || b->first_lba > a->last_lba)
+		return 0;
+	return mk_fail(e, "GPT partition %zu (LBA %llu-%llu) overlaps "
+			  "partition %zu (LBA %llu-%llu)", later + 1,
+		       (unsigned long long)b->first_lba,
+		       (unsigned long long)b->last_lba, earlier + 1,
+		       (unsigned long long)a->first_lba,
+		       (unsigned long long)a->last_lba);
+}
+
+static int check_disk(const struct gpt_disk *d, struct mk_err *e)
+{
+	if (d->nparts > GPT_MAX_PARTS)
+		return mk_fail(e, "GPT: %zu partitions, at most %d supported",
+			       d->nparts, GPT_MAX_PARTS);
+	if (d->total_sectors < GPT_MIN_TOTAL_SECTORS)
+		return mk_fail(e, "GPT: disk of %llu sectors is too small, "
+				  "need at least %d",
+			       (unsigned long long)d->total_sectors,
+			       GPT_MIN_TOTAL_SECTORS);
+	for (size_t i = 0; i < d->nparts; i++) {
+		if (check_part(d, i, e) < 0)
+			return -1;
+		for (size_t j = 0; j < i; j++)
+			if (check_overlap(d, j, i, e) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static void put_chs(uint8_t chs[MBR_CHS_SIZE], uint32_t value)
+{
+	/* Little-endian 24 bits, the order the MBR's CHS bytes use. */
+	for (unsigned i = 0; i < MBR_CHS_SIZE; i++)
+		chs[i] = (uint8_t)(value >> (8 * i));
+}
+
+static void encode_pmbr(uint64_t total_sectors, uint8_t *sector)
+{
+	struct legacy_mbr mbr;
+	struct mbr_partition_record *r = &mbr.partition_record[0];
+	uint64_t size = total_sectors - GPT_PRIMARY_HEADER_LBA;
+
+	memset(&mbr, 0, sizeof(mbr));
+	r->boot_indicator = 0;
+	put_chs(r->starting_chs, MBR_PROTECTIVE_START_CHS);
+	r->os_type = MBR_PROTECTIVE_TYPE;
+	put_chs(r->ending_chs, MBR_PROTECTIVE_END_CHS);
+	r->starting_lba = htole32(GPT_PRIMARY_HEADER_LBA);
+	if (size > MBR_MAX_SIZE_IN_LBA)
+		size = MBR_MAX_SIZE_IN_LBA;
+	r->size_in_lba = htole32((uint32_t)size);
+	mbr.signature = htole16(MBR_SIGNATURE);
+	memcpy(sector, &mbr, sizeof(mbr));
+}
+
+static void encode_entry(const struct gpt_part *p, uint8_t *slot)
+{
+	struct gpt_entry ent;
+
+	memset(&ent, 0, sizeof(ent));
+	gpt_guid_to_disk(p->type_guid, ent.partition_type_guid);
+	gpt_guid_to_disk(p->unique_guid, ent.unique_partition_guid);
+	ent.starting_lba = htole64(p->first_lba);
+	ent.ending_lba = htole64(p->last_lba);
+	ent.attributes = htole64(p->attributes);
+	/* ASCII is checked, so each char is its own UTF-16 code unit. */
+	for (size_t i = 0; i < GPT_NAME_MAX && p->name[i] != '\0'; i++)
+		ent.partition_name[i] = htole16((uint16_t)p->name[i]);
+	memcpy(slot, &ent, sizeof(ent));
+}
+
+struct header_place {
+	uint64_t my_lba;
+	uint64_t alternate_lba;
+	uint64_t entries_lba;
+};
+
+static void encode_header(const struct gpt_disk *d,
+			  const struct header_place *at, uint32_t entries_crc,
+			  uint8_t *sector)
+{
+	struct gpt_header h;
+
+	memset(&h, 0, sizeof(h));
+	memcpy(h.signature, GPT_HEADER_SIGNATURE, GPT_HEADER_SIGNATURE_SIZE);
+	h.revision = htole32(GPT_HEADER_REVISION_V1_00);
+	h.header_size = htole32(GPT_HEADER_SIZE);
+	h.my_lba = htole64(at->my_lba);
+	h.alternate_lba = htole64(at->alternate_lba);
+	h.first_usable_lba = htole64(GPT_FIRST_USABLE_LBA);
+	h.last_usable_lba = htole64(last_usable_lba(d->total_sectors));
+	gpt_guid_to_disk(d->disk_guid, h.disk_guid);
+	h.partition_entry_lba = htole64(at->entries_lba);
+	h.number_of_partition_entries = htole32(GPT_ENTRY_COUNT);
+	h.size_of_partition_entry = htole32(GPT_ENTRY_SIZE);
+	h.partition_entry_array_crc32 = htole32(entries_crc);
+	/* The CRC covers the header with its own field still zero. */
+	h.header_crc32 = htole32(
+		(uint32_t)crc32(0L, (const Bytef *)&h, GPT_HEADER_SIZE));
+	memcpy(sector, &h, sizeof(h));
+}
+
+int gpt_encode(const struct gpt_disk *d, uint8_t *primary, uint8_t *backup,
+	       struct mk_err *e)
+{
+	uint8_t *entries = primary + GPT_PRIMARY_ENTRIES_LBA * GPT_SECTOR_SIZE;
+	struct header_place at_start, at_end;
+	uint32_t entries_crc;
+
+	memset(primary, 0, GPT_PRIMARY_SECTORS * GPT_SECTOR_SIZE);
+	memset(backup, 0, GPT_BACKUP_SECTORS * GPT_SECTOR_SIZE);
+	if (check_disk(d, e) < 0)
+		return -1;
+
+	encode_pmbr(d->total_sectors, primary + GPT_PMBR_LBA * GPT_SECTOR_SIZE);
+	for (size_t i = 0; i < d->nparts; i++)
+		encode_entry(&d->parts[i], entries + i * GPT_ENTRY_SIZE);
+	entries_crc = (uint32_t)crc32(0L, entries, GPT_ENTRY_ARRAY_BYTES);
+	/* The backup array is a copy; only the headers differ. */
+	memcpy(backup, entries, GPT_ENTRY_ARRAY_BYTES);
+
+	at_start = (struct header_place){
+		.my_lba = GPT_PRIMARY_HEADER_LBA,
+		.alternate_lba = d->total_sectors - 1,
+		.entries_lba = GPT_PRIMARY_ENTRIES_LBA,
+	};
+	at_end = (struct header_place){
+		.my_lba = d->total_sectors - 1,
+		.alternate_lba = GPT_PRIMARY_HEADER_LBA,
+		.entries_lba = d->total_sectors - GPT_BACKUP_SECTORS,
+	};
+	encode_header(d, &at_start, entries_crc,
+		      primary + GPT_PRIMARY_HEADER_LBA * GPT_SECTOR_SIZE);
+	encode_header(d, &at_end, entries_crc,
+		      backup + GPT_ENTRY_ARRAY_SECTORS * GPT_SECTOR_SIZE);
+	return 0;
+}

@@ -1,0 +1,631 @@
+#include "image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "closure.h"
+#include "dedup.h"
+#include "err.h"
+#include "ext4fs.h"
+#include "extlinux.h"
+#include "fstree.h"
+#include "gpt.h"
+#include "ids.h"
+#include "layout.h"
+#include "toplevel.h"
+#include "util.h"
+
+#define BLOB_CHUNK (1u << 20)
+#define LOG_LINE_MAX 1024
+
+/* Permissions of what goes on /boot: writable by root, as the NixOS
+ * builder's copies are, so that nixos-rebuild can replace them. */
+static const struct fst_policy boot_policy_base = {
+	.file_mode = IMAGE_FILE_MODE,
+	.exec_mode = IMAGE_DIR_MODE,
+	.dir_mode = IMAGE_DIR_MODE,
+	.symlink_mode = 0777,
+};
+
+struct build {
+	const struct mkr2simg_options *o;
+	struct mkr2simg_summary *sum;
+	struct mk_err e;
+	const char *store_root;
+	const char *dtb;
+	uint32_t time;
+	struct fst_policy boot_policy;
+	struct mk_closure closure;
+	struct mk_toplevel top;
+	struct mk_buf registration;
+	char *conf;
+	struct fst_node *root_tree, *boot_tree;
+	struct mk_layout layout;
+	struct mk_ids ids;
+	char *tmp_path;
+	int fd;
+};
+
+static void say(struct build *b, enum mkr2simg_log_level level,
+		const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void say(struct build *b, enum mkr2simg_log_level level,
+		const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	va_list ap;
+
+	if (!b->o->log || level > b->o->log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	b->o->log(b->o->user, level, line);
+}
+
+void mkr2simg_options_init(struct mkr2simg_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->timeout_seconds = IMAGE_DEFAULT_TIMEOUT;
+	o->boot_size = IMAGE_DEFAULT_BOOT_SIZE;
+	o->root_headroom = IMAGE_DEFAULT_HEADROOM;
+	o->source_date_epoch = -1;
+	o->log_level = MKR2SIMG_LOG_INFO;
+}
+
+static char *host_path(const struct build *b, const char *inside)
+{
+	return strcmp(b->store_root, "/") == 0 ? strdup(inside)
+					       : mk_path_join(b->store_root,
+							      inside);
+}
+
+/* ---- inputs ------------------------------------------------------- */
+
+static int check_options(struct build *b)
+{
+	const struct mkr2simg_options *o = b->o;
+
+	if (!o->closure || !o->output)
+		return mk_fail(&b->e, "both CLOSURE and OUTPUT are needed");
+	if (o->timeout_seconds < 0)
+		return mk_fail(&b->e, "--timeout must be 0 or more seconds");
+	b->store_root = o->store_root ? o->store_root : "/";
+	b->dtb = o->dtb ? o->dtb : EXTLINUX_DEFAULT_DTB;
+	if (o->source_date_epoch > (int64_t)UINT32_MAX)
+		return mk_fail(&b->e, "SOURCE_DATE_EPOCH %lld is past 2106",
+			       (long long)o->source_date_epoch);
+	/* 0 would make libext2fs use the clock, so it counts as unset. */
+	b->time = o->source_date_epoch > 0 ? (uint32_t)o->source_date_epoch
+					   : IMAGE_UNSET_EPOCH_TIME;
+	b->boot_policy = boot_policy_base;
+	b->boot_policy.time = b->time;
+	return 0;
+}
+
+static int check_paths_exist(struct build *b)
+{
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < b->closure.count; i++) {
+		char *host = host_path(b, b->closure.paths[i]);
+		int rc = host ? lstat(host, &st) : -1;
+		int err = errno;
+
+		free(host);
+		if (rc != 0)
+			return mk_fail(&b->e, "%s: listed in %s but %s%s%s",
+				       b->closure.paths[i], b->o->closure,
+				       strerror(err),
+				       strcmp(b->store_root, "/") ?
+					       " under --store-root " : "",
+				       strcmp(b->store_root, "/") ?
+					       b->store_root : "");
+	}
+	return 0;
+}
+
+static int load_inputs(struct build *b)
+{
+	char *toplevel = NULL;
+	struct mk_err why;
+	int rc;
+
+	if (closure_read(b->o->closure, &b->closure, &b->e) ||
+	    check_paths_exist(b) ||
+	    toplevel_pick(&b->closure, b->o->toplevel, &toplevel, &b->e))
+		return -1;
+	rc = toplevel_load(b->store_root, toplevel, b->dtb, &b->top, &b->e);
+	free(toplevel);
+	if (rc)
+		return -1;
+	if (b->o->registration &&
+	    mk_read_all(b->o->registration, &b->registration, &why))
+		return mk_fail(&b->e, "--registration %s", why.msg);
+	if (!b->o->registration)
+		say(b, MKR2SIMG_LOG_WARN, "no --registration: Nix on the "
+		    "device will not know its own store on first boot");
+	if (layout_bootloaders(b->o->idbloader, b->o->uboot_itb,
+			       b->o->uboot_rockchip, &b->layout, &b->e))
+		return -1;
+	if (b->layout.nblobs == 0)
+		say(b, MKR2SIMG_LOG_WARN, "no bootloader given: the card will "
+		    "not boot by itself");
+	else if (!b->o->uboot_rockchip && (!b->o->idbloader || !b->o->uboot_itb))
+		say(b, MKR2SIMG_LOG_WARN, "only one of --idbloader and "
+		    "--uboot-itb given: the card will not boot by itself");
+	return 0;
+}
+
+/* ---- the two trees ------------------------------------------------ */
+
+static struct fst_node *new_dir(struct build *b, struct fst_node *parent,
+				const char *name, uint16_t mode)
+{
+	struct fst_node *d = fst_new(name, FST_DIR, mode, b->time);
+
+	if (!d) {
+		mk_fail(&b->e, "out of memory");
+		return NULL;
+	}
+	if (parent && fst_add(parent, d, &b->e)) {
+		fst_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static int add_inline_file(struct build *b, struct fst_node *dir,
+			   const char *name, uint16_t mode, const void *data,
+			   size_t len)
+{
+	struct fst_node *f = fst_new(name, FST_FILE, mode, b->time);
+
+	if (!f)
+		return mk_fail(&b->e, "out of memory");
+	f->data = data;
+	f->size = len;
+	if (fst_add(dir, f, &b->e)) {
+		fst_free(f);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads `inside` (a path in the store) from --store-root into `dir`. */
+static int add_scanned(struct build *b, struct fst_node *dir,
+		       const char *inside, const char *name,
+		       const struct fst_policy *policy)
+{
+	char *host = host_path(b, inside);
+	struct fst_node *n = NULL;
+	int rc;
+
+	if (!host)
+		return mk_fail(&b->e, "out of memory");
+	rc = fst_scan(host, inside, name, policy, &n, &b->e);
+	free(host);
+	if (rc == 0 && fst_add(dir, n, &b->e)) {
+		fst_free(n);
+		rc = -1;
+	}
+	return rc;
+}
+
+static int add_store_paths(struct build *b, struct fst_node *store)
+{
+	const size_t prefix = strlen(NIX_STORE_DIR "/");
+	size_t i;
+
+	for (i = 0; i < b->closure.count; i++) {
+		const char *path = b->closure.paths[i];
+
+		say(b, MKR2SIMG_LOG_DEBUG, "reading %s", path);
+		if (add_scanned(b, store, path, path + prefix,
+				&fst_policy_nix_store))
+			return -1;
+	}
+	return 0;
+}
+
+static int build_root_tree(struct build *b)
+{
+	struct fst_node *root, *nix, *store;
+
+	root = b->root_tree = new_dir(b, NULL, "", IMAGE_DIR_MODE);
+	if (!root || !new_dir(b, root, "boot", IMAGE_DIR_MODE) ||
+	    !(nix = new_dir(b, root, "nix", IMAGE_DIR_MODE)) ||
+	    !(store = new_dir(b, nix, "store", IMAGE_NIX_STORE_MODE)))
+		return -1;
+	store->gid = IMAGE_NIX_BUILD_GID;
+	if (add_store_paths(b, store))
+		return -1;
+	if (b->o->registration &&
+	    add_inline_file(b, root, IMAGE_REGISTRATION_NAME,
+			    fst_policy_nix_store.file_mode,
+			    b->registration.data, b->registration.len))
+		return -1;
+	return fst_sort(root, &b->e) ||
+	       ext4fs_add_lost_found(root, b->time, &b->e);
+}
+
+static int dedup_root(struct build *b)
+{
+	struct dedup_stats ds = { 0 };
+
+	if (!b->o->no_dedup && dedup_tree(b->root_tree, &ds, &b->e))
+		return -1;
+	b->sum->dedup_links = ds.links;
+	b->sum->dedup_saved = ds.saved_bytes;
+	return 0;
+}
+
+static int add_boot_file(struct build *b, struct fst_node *nixos,
+			 const char *store_path)
+{
+	char *name = extlinux_store_name(store_path);
+	int rc;
+
+	if (!name)
+		return mk_fail(&b->e, "out of memory");
+	rc = add_scanned(b, nixos, store_path, name, &b->boot_policy);
+	free(name);
+	return rc;
+}
+
+static int build_boot_tree(struct build *b)
+{
+	struct extlinux_entry en = {
+		b->top.path, b->top.kernel, b->top.initrd, b->top.dtbs,
+		b->dtb, b->top.kernel_params, b->o->timeout_seconds };
+	struct fst_node *root, *ext, *nixos;
+
+	b->conf = extlinux_conf(&en);
+	root = b->boot_tree = new_dir(b, NULL, "", IMAGE_DIR_MODE);
+	if (!b->conf || !root)
+		return mk_fail(&b->e, "out of memory");
+	if (!(ext = new_dir(b, root, "extlinux", IMAGE_DIR_MODE)) ||
+	    !(nixos = new_dir(b, root, EXTLINUX_KERNELS_DIR, IMAGE_DIR_MODE)) ||
+	    add_inline_file(b, ext, "extlinux.conf", IMAGE_FILE_MODE, b->conf,
+			    strlen(b->conf)) ||
+	    add_boot_file(b, nixos, b->top.kernel) ||
+	    add_boot_file(b, nixos, b->top.initrd) ||
+	    (b->top.dtbs && add_boot_file(b, nixos, b->top.dtbs)))
+		return -1;
+	return fst_sort(root, &b->e) ||
+	       ext4fs_add_lost_found(root, b->time, &b->e);
+}
+
+/* ---- sizes and identifiers ---------------------------------------- */
+
+static int plan_sizes(struct build *b)
+{
+	struct ext4fs_need boot_need, root_need;
+	uint64_t boot_min, root_min, boot_size;
+
+	ext4fs_measure(b->boot_tree, &boot_need);
+	ext4fs_measure(b->root_tree, &root_need);
+	if (ext4fs_min_size(&boot_need, 0, &boot_min, &b->e) ||
+	    ext4fs_min_size(&root_need, 0, &root_min, &b->e))
+		return -1;
+	boot_size = mk_align_up(b->o->boot_size, LAYOUT_ALIGN);
+	if (boot_size < boot_min)
+		return mk_fail(&b->e, "--boot-size %lluM is too small: /boot "
+			       "needs at least %lluM",
+			       (unsigned long long)(b->o->boot_size >> 20),
+			       (unsigned long long)mk_div_ceil(boot_min, 1u << 20));
+	if (b->o->root_size && b->o->root_size < root_min)
+		return mk_fail(&b->e, "--root-size %lluM is too small: the "
+			       "root filesystem needs at least %lluM",
+			       (unsigned long long)(b->o->root_size >> 20),
+			       (unsigned long long)mk_div_ceil(root_min, 1u << 20));
+	if (!b->o->root_size &&
+	    ext4fs_min_size(&root_need, b->o->root_headroom, &root_min, &b->e))
+		return -1;
+	return layout_partitions(b->o->boot_size,
+				 b->o->root_size ? b->o->root_size : root_min,
+				 &b->layout, &b->e);
+}
+
+/* Everything that shapes the image goes into the seed, so that without
+ * --seed two different images never share identifiers. */
+static int digest_inputs(struct build *b, uint8_t seed[MK_UUID_SIZE])
+{
+	const struct mkr2simg_options *o = b->o;
+	struct ids_digest d;
+	size_t i;
+
+	if (ids_digest_init(&d, &b->e))
+		return -1;
+	for (i = 0; i < b->closure.count; i++)
+		ids_digest_add_str(&d, "path", b->closure.paths[i]);
+	ids_digest_add_str(&d, "toplevel", b->top.path);
+	ids_digest_add_str(&d, "dtb", b->dtb);
+	ids_digest_add_u64(&d, "timeout", (uint64_t)o->timeout_seconds);
+	ids_digest_add_u64(&d, "boot-size", o->boot_size);
+	ids_digest_add_u64(&d, "root-size", o->root_size);
+	ids_digest_add_u64(&d, "headroom", o->root_headroom);
+	ids_digest_add_u64(&d, "dedup", !o->no_dedup);
+	ids_digest_add_u64(&d, "time", b->time);
+	ids_digest_add(&d, "registration", b->registration.data,
+		       b->registration.len);
+	for (i = 0; i < b->layout.nblobs; i++) {
+		ids_digest_add_u64(&d, "blob-offset", b->layout.blobs[i].offset);
+		if (ids_digest_add_file(&d, "blob", b->layout.blobs[i].path,
+					&b->e)) {
+			ids_digest_final(&d, seed);
+			return -1;
+		}
+	}
+	ids_digest_final(&d, seed);
+	return 0;
+}
+
+static int derive_ids(struct build *b)
+{
+	uint8_t seed[MK_UUID_SIZE];
+
+	if (b->o->seed) {
+		ids_derive(b->o->seed, strlen(b->o->seed), &b->ids);
+		return 0;
+	}
+	if (digest_inputs(b, seed))
+		return -1;
+	ids_derive(seed, sizeof(seed), &b->ids);
+	return 0;
+}
+
+/* ---- writing ------------------------------------------------------ */
+
+static int open_temp(struct build *b)
+{
+	char *copy = strdup(b->o->output), *dir, *base;
+	int n;
+
+	if (!copy)
+		return mk_fail(&b->e, "out of memory");
+	base = strrchr(copy, '/');
+	if (base) {
+		*base++ = '\0';
+		dir = *copy ? copy : "/";
+	} else {
+		base = copy;
+		dir = ".";
+	}
+	n = asprintf(&b->tmp_path, "%s/.%s.XXXXXX", dir, base);
+	free(copy);
+	if (n < 0) {
+		b->tmp_path = NULL;
+		return mk_fail(&b->e, "out of memory");
+	}
+	b->fd = mkostemp(b->tmp_path, O_CLOEXEC);
+	if (b->fd < 0) {
+		int err = errno;
+		free(b->tmp_path);
+		b->tmp_path = NULL;
+		return mk_fail_errno(&b->e, err, "%s: cannot create the image "
+				     "in its folder", b->o->output);
+	}
+	if (b->o->tempfile)
+		b->o->tempfile(b->o->user, b->tmp_path);
+	return 0;
+}
+
+static void drop_temp(struct build *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+	if (b->tmp_path) {
+		unlink(b->tmp_path);
+		if (b->o->tempfile)
+			b->o->tempfile(b->o->user, NULL);
+	}
+	free(b->tmp_path);
+	b->tmp_path = NULL;
+}
+
+static int fail_write(struct build *b, int err)
+{
+	return mk_fail_errno(&b->e, err, "%s: cannot write", b->o->output);
+}
+
+static void set_part(struct gpt_part *p, const char *type,
+		     const uint8_t guid[MK_UUID_SIZE], uint64_t start,
+		     uint64_t size, const char *name)
+{
+	gpt_guid_parse(type, p->type_guid);
+	memcpy(p->unique_guid, guid, MK_UUID_SIZE);
+	p->first_lba = start / LAYOUT_SECTOR;
+	p->last_lba = (start + size) / LAYOUT_SECTOR - 1;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+}
+
+static int write_gpt(struct build *b)
+{
+	uint8_t primary[GPT_PRIMARY_SECTORS * GPT_SECTOR_SIZE];
+	uint8_t backup[GPT_BACKUP_SECTORS * GPT_SECTOR_SIZE];
+	struct gpt_disk d;
+	const struct mk_layout *l = &b->layout;
+	int err;
+
+	memset(&d, 0, sizeof(d));
+	d.total_sectors = l->image_size / LAYOUT_SECTOR;
+	memcpy(d.disk_guid, b->ids.disk_guid, MK_UUID_SIZE);
+	d.nparts = 2;
+	set_part(&d.parts[0], GPT_TYPE_LINUX_FS, b->ids.boot_part_guid,
+		 l->boot_start, l->boot_size, IMAGE_BOOT_LABEL);
+	d.parts[0].attributes = GPT_ATTR_LEGACY_BIOS_BOOTABLE;
+	set_part(&d.parts[1], GPT_TYPE_ROOT_ARM64, b->ids.root_part_guid,
+		 l->root_start, l->root_size, IMAGE_ROOT_LABEL);
+	if (gpt_encode(&d, primary, backup, &b->e))
+		return -1;
+	err = mk_pwrite_sparse(b->fd, primary, sizeof(primary), 0);
+	if (!err)
+		err = mk_pwrite_sparse(b->fd, backup, sizeof(backup),
+				       l->image_size - sizeof(backup));
+	return err ? fail_write(b, err) : 0;
+}
+
+static int copy_blob(struct build *b, const struct layout_blob *blob,
+		     char *buf)
+{
+	int in = open(blob->path, O_RDONLY | O_CLOEXEC), err = 0;
+	uint64_t done = 0;
+	long n;
+
+	if (in < 0)
+		return mk_fail_errno(&b->e, errno, "%s %s", blob->option,
+				     blob->path);
+	while (!err && (n = mk_read_full(in, buf, BLOB_CHUNK)) > 0) {
+		err = mk_pwrite_sparse(b->fd, buf, (size_t)n,
+				       blob->offset + done);
+		done += (uint64_t)n;
+	}
+	close(in);
+	if (err)
+		return fail_write(b, err);
+	if (done != blob->size)
+		return mk_fail(&b->e, "%s %s: changed size while reading",
+			       blob->option, blob->path);
+	return 0;
+}
+
+static int write_blobs(struct build *b)
+{
+	char *buf = malloc(BLOB_CHUNK);
+	size_t i;
+	int rc = 0;
+
+	if (!buf)
+		return mk_fail(&b->e, "out of memory");
+	for (i = 0; rc == 0 && i < b->layout.nblobs; i++)
+		rc = copy_blob(b, &b->layout.blobs[i], buf);
+	free(buf);
+	return rc;
+}
+
+static int write_fs(struct build *b, struct fst_node *tree, const char *label,
+		    const uint8_t *uuid, const uint8_t *seed, uint64_t start,
+		    uint64_t size, struct ext4fs_stats *st)
+{
+	struct ext4fs_spec spec = { .label = label, .time = b->time,
+				    .offset = start, .size = size };
+
+	memcpy(spec.uuid, uuid, MK_UUID_SIZE);
+	memcpy(spec.hash_seed, seed, MK_UUID_SIZE);
+	say(b, MKR2SIMG_LOG_INFO, "writing %s (%llu MiB)", label,
+	    (unsigned long long)(size >> 20));
+	return ext4fs_write(b->tmp_path, b->fd, &spec, tree, st, &b->e);
+}
+
+static int write_image(struct build *b)
+{
+	const struct mk_layout *l = &b->layout;
+	struct ext4fs_stats boot, root;
+
+	if (ftruncate(b->fd, (off_t)l->image_size) != 0)
+		return fail_write(b, errno);
+	if (write_gpt(b) || write_blobs(b) ||
+	    write_fs(b, b->boot_tree, IMAGE_BOOT_LABEL, b->ids.boot_fs_uuid,
+		     b->ids.boot_hash_seed, l->boot_start, l->boot_size, &boot) ||
+	    write_fs(b, b->root_tree, IMAGE_ROOT_LABEL, b->ids.root_fs_uuid,
+		     b->ids.root_hash_seed, l->root_start, l->root_size, &root))
+		return -1;
+	if (fsync(b->fd) != 0)
+		return fail_write(b, errno);
+	b->sum->boot_fs_bytes = boot.size;
+	b->sum->root_fs_bytes = root.size;
+	b->sum->root_used_bytes = root.used;
+	b->sum->image_bytes = l->image_size;
+	return 0;
+}
+
+static int publish(struct build *b)
+{
+	if (fchmod(b->fd, IMAGE_FILE_MODE) != 0 ||
+	    rename(b->tmp_path, b->o->output) != 0)
+		return mk_fail_errno(&b->e, errno, "%s: cannot move the "
+				     "finished image into place", b->o->output);
+	free(b->tmp_path);
+	b->tmp_path = NULL;
+	if (b->o->tempfile)
+		b->o->tempfile(b->o->user, NULL);
+	return 0;
+}
+
+/* ---- the whole build ---------------------------------------------- */
+
+static int count_node(struct fst_node *n, void *ctx)
+{
+	struct mkr2simg_summary *s = ctx;
+
+	if (n->kind == FST_FILE) {
+		s->files++;
+		s->content_bytes += n->size;
+	} else if (n->kind == FST_SYMLINK) {
+		s->symlinks++;
+	} else {
+		s->directories++;
+	}
+	return 0;
+}
+
+static void count_store(struct build *b)
+{
+	struct fst_node *nix = fst_child(b->root_tree, "nix");
+	struct fst_node *store = nix ? fst_child(nix, "store") : NULL;
+	size_t i;
+
+	b->sum->store_paths = b->closure.count;
+	for (i = 0; store && i < store->nkids; i++)
+		fst_walk(store->kids[i], count_node, b->sum);
+}
+
+static int run(struct build *b)
+{
+	if (check_options(b) || open_temp(b) || load_inputs(b))
+		return -1;
+	say(b, MKR2SIMG_LOG_INFO, "reading %zu store paths",
+	    b->closure.count);
+	if (build_root_tree(b) || dedup_root(b) || build_boot_tree(b) ||
+	    plan_sizes(b) || derive_ids(b))
+		return -1;
+	count_store(b);
+	if (write_image(b) || publish(b))
+		return -1;
+	return 0;
+}
+
+int mkr2simg_build(const struct mkr2simg_options *o,
+		   struct mkr2simg_summary *summary, char *err, size_t errlen)
+{
+	struct mkr2simg_summary ignored;
+	struct build b;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.o = o;
+	b.fd = -1;
+	b.sum = summary ? summary : &ignored;
+	memset(b.sum, 0, sizeof(*b.sum));
+	rc = run(&b);
+	if (rc && err && errlen)
+		snprintf(err, errlen, "%s", b.e.msg);
+	drop_temp(&b);
+	fst_free(b.root_tree);
+	fst_free(b.boot_tree);
+	free(b.conf);
+	free(b.registration.data);
+	toplevel_free(&b.top);
+	closure_free(&b.closure);
+	return rc;
+}

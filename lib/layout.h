@@ -1,0 +1,59 @@
+/*
+ * layout.h - where everything lies on the card.
+ *
+ * Owns: the RK3328 boot ROM's fixed offsets (idbloader at sector 64,
+ * u-boot.itb at 16384, the first partition at 32768), 4 MiB alignment
+ * of partitions and of the image size, and the checks that each
+ * bootloader file fits its room.  Does not own: encoding the partition
+ * table (gpt.c) or the filesystems (ext4fs.c).
+ */
+#ifndef MK_LAYOUT_H
+#define MK_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define LAYOUT_SECTOR 512u
+#define LAYOUT_ALIGN (4u << 20)             /* SD erase-block multiple */
+#define LAYOUT_IDBLOADER_SECTOR 64u         /* where the boot ROM looks */
+#define LAYOUT_UBOOT_ITB_SECTOR 16384u      /* U-Boot SPL's default */
+#define LAYOUT_BOOT_PART_SECTOR 32768u      /* first partition, 16 MiB */
+#define LAYOUT_GPT_BACKUP_SECTORS 33u       /* entries + header at end */
+#define LAYOUT_MAX_BLOBS 2
+
+/* A raw file written outside any partition. */
+struct layout_blob {
+	const char *path;
+	const char *option;   /* the command-line option that named it */
+	uint64_t offset;      /* bytes from the start of the image */
+	uint64_t size;        /* bytes of the file */
+};
+
+struct mk_layout {
+	uint64_t boot_start, boot_size; /* partition 1, bytes */
+	uint64_t root_start, root_size; /* partition 2, bytes */
+	uint64_t image_size;            /* multiple of LAYOUT_ALIGN */
+	struct layout_blob blobs[LAYOUT_MAX_BLOBS];
+	size_t nblobs;
+};
+
+/*
+ * Checks the bootloader files (any may be NULL) and records them: a
+ * file that is missing, not regular, empty or too large for its room is
+ * an error naming it, its size and its room.
+ */
+int layout_bootloaders(const char *idbloader, const char *uboot_itb,
+		       const char *uboot_rockchip, struct mk_layout *l,
+		       struct mk_err *e);
+
+/*
+ * Places partition 1 (`boot_size` rounded up to LAYOUT_ALIGN) and
+ * partition 2 (at least `root_min` bytes, running to the last usable
+ * sector of an image whose size is a multiple of LAYOUT_ALIGN).
+ */
+int layout_partitions(uint64_t boot_size, uint64_t root_min,
+		      struct mk_layout *l, struct mk_err *e);
+
+#endif

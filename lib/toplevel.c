@@ -1,0 +1,258 @@
+#include "toplevel.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define MAX_SYMLINK_HOPS 40 /* as Linux's ELOOP limit */
+
+int toplevel_pick(const struct mk_closure *c, const char *requested,
+		  char **out, struct mk_err *e)
+{
+	const char *found = NULL;
+	size_t i, n = 0;
+
+	if (requested) {
+		if (!closure_contains(c, requested))
+			return mk_fail(e, "--toplevel %s: not in the closure",
+				       requested);
+		found = requested;
+	} else {
+		for (i = 0; i < c->count; i++)
+			if (strstr(c->paths[i] + strlen(NIX_STORE_DIR "/"),
+				   TOPLEVEL_NAME_MARK)) {
+				found = c->paths[i];
+				n++;
+			}
+		if (n != 1)
+			return mk_fail(e, "%s paths named *%s* in the closure; "
+				       "pass --toplevel PATH",
+				       n ? "several" : "no", TOPLEVEL_NAME_MARK);
+	}
+	*out = strdup(found);
+	return *out ? 0 : mk_fail(e, "out of memory");
+}
+
+/* Appends component `name` (len bytes) to `cur`, a path of `*len`. */
+static int push(char *cur, size_t *len, const char *name, size_t nlen)
+{
+	if (*len + 1 + nlen >= PATH_MAX)
+		return -1;
+	cur[(*len)++] = '/';
+	memcpy(cur + *len, name, nlen);
+	*len += nlen;
+	cur[*len] = '\0';
+	return 0;
+}
+
+static void pop(char *cur, size_t *len)
+{
+	while (*len > 0 && cur[*len - 1] != '/')
+		(*len)--;
+	if (*len > 0)
+		(*len)--;
+	cur[*len] = '\0';
+}
+
+/* `rest` becomes target + "/" + rest; absolute targets restart at "/". */
+static int splice(char *rest, const char *target, char *cur, size_t *len)
+{
+	char tmp[PATH_MAX];
+	int n = snprintf(tmp, sizeof(tmp), "%s/%s", target, rest);
+
+	if (n < 0 || n >= PATH_MAX)
+		return -1;
+	memcpy(rest, tmp, (size_t)n + 1);
+	if (target[0] == '/') {
+		*len = 0;
+		cur[0] = '\0';
+	}
+	return 0;
+}
+
+int toplevel_resolve(const char *root, const char *path, char **out,
+		     struct mk_err *e)
+{
+	char cur[PATH_MAX] = "", rest[PATH_MAX], host[PATH_MAX * 2];
+	char target[PATH_MAX];
+	size_t len = 0;
+	int hops = 0;
+
+	if (strlen(path) >= sizeof(rest))
+		return mk_fail(e, "%s: path too long", path);
+	strcpy(rest, path);
+	while (rest[0] != '\0') {
+		char *slash = strchr(rest, '/');
+		size_t nlen = slash ? (size_t)(slash - rest) : strlen(rest);
+		char name[NAME_MAX + 1];
+		struct stat st;
+		ssize_t tl;
+
+		if (nlen > NAME_MAX)
+			return mk_fail(e, "%s: name too long", path);
+		memcpy(name, rest, nlen);
+		name[nlen] = '\0';
+		memmove(rest, slash ? slash + 1 : rest + nlen,
+			strlen(slash ? slash + 1 : rest + nlen) + 1);
+		if (nlen == 0 || strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0) {
+			pop(cur, &len);
+			continue;
+		}
+		if (push(cur, &len, name, nlen))
+			return mk_fail(e, "%s: path too long", path);
+		snprintf(host, sizeof(host), "%s%s",
+			 strcmp(root, "/") ? root : "", cur);
+		if (lstat(host, &st) != 0)
+			return mk_fail_errno(e, errno, "%s: %s", path, cur);
+		if (!S_ISLNK(st.st_mode))
+			continue;
+		if (++hops > MAX_SYMLINK_HOPS)
+			return mk_fail(e, "%s: too many symlinks", path);
+		tl = readlink(host, target, sizeof(target) - 1);
+		if (tl < 0)
+			return mk_fail_errno(e, errno, "%s: %s", path, cur);
+		target[tl] = '\0';
+		pop(cur, &len);
+		if (splice(rest, target, cur, &len))
+			return mk_fail(e, "%s: path too long", path);
+	}
+	*out = strdup(len ? cur : "/");
+	return *out ? 0 : mk_fail(e, "out of memory");
+}
+
+static char *host_path(const char *root, const char *inside)
+{
+	return strcmp(root, "/") == 0 ? strdup(inside)
+				      : mk_path_join(root, inside);
+}
+
+/* Resolves toplevel/`entry` and checks its type (S_IFREG or S_IFDIR). */
+static int resolve_entry(const char *root, const char *toplevel,
+			 const char *entry, mode_t type, char **out,
+			 struct mk_err *e)
+{
+	char *inside = mk_path_join(toplevel, entry), *host = NULL;
+	struct stat st;
+	struct mk_err why;
+	int rc = -1;
+
+	if (!inside)
+		return mk_fail(e, "out of memory");
+	if (toplevel_resolve(root, inside, out, &why)) {
+		mk_fail(e, "%s: the toplevel has no usable '%s' (%s)", toplevel,
+			entry, why.msg);
+		goto done;
+	}
+	host = host_path(root, *out);
+	if (!host || stat(host, &st) != 0 || (st.st_mode & S_IFMT) != type) {
+		mk_fail(e, "%s: '%s' resolves to %s, which is not a %s",
+			toplevel, entry, *out,
+			type == S_IFDIR ? "directory" : "regular file");
+		free(*out);
+		*out = NULL;
+		goto done;
+	}
+	rc = 0;
+done:
+	free(inside);
+	free(host);
+	return rc;
+}
+
+static int read_params(const char *root, const char *toplevel, char **out,
+		       struct mk_err *e)
+{
+	char *inside = NULL, *host = NULL;
+	struct mk_buf b;
+	int rc = resolve_entry(root, toplevel, "kernel-params", S_IFREG,
+			       &inside, e);
+
+	if (rc == 0 && !(host = host_path(root, inside)))
+		rc = mk_fail(e, "out of memory");
+	if (rc == 0)
+		rc = mk_read_all(host, &b, e);
+	free(inside);
+	free(host);
+	if (rc)
+		return -1;
+	while (b.len > 0 && b.data[b.len - 1] == '\n')
+		b.data[--b.len] = '\0';
+	if (memchr(b.data, '\n', b.len) || strlen(b.data) != b.len) {
+		free(b.data);
+		return mk_fail(e, "%s/kernel-params: must be one line",
+			       toplevel);
+	}
+	*out = b.data;
+	return 0;
+}
+
+static int check_dtb(const char *root, struct mk_toplevel *t,
+		     const char *dtb, struct mk_err *e)
+{
+	char *inside, *resolved = NULL;
+	int rc;
+
+	if (!t->dtbs)
+		return mk_fail(e, "%s: no dtbs directory, so no device tree "
+			       "'%s' (pass --dtb none to boot without FDT)",
+			       t->path, dtb);
+	inside = mk_path_join("dtbs", dtb);
+	if (!inside)
+		return mk_fail(e, "out of memory");
+	rc = resolve_entry(root, t->path, inside, S_IFREG, &resolved, e);
+	if (rc)
+		mk_fail(e, "%s: device tree '%s' not found under dtbs",
+			t->path, dtb);
+	free(inside);
+	free(resolved);
+	return rc;
+}
+
+int toplevel_load(const char *root, const char *toplevel, const char *dtb,
+		  struct mk_toplevel *t, struct mk_err *e)
+{
+	char *init = NULL;
+	struct mk_err ignored;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->path = strdup(toplevel);
+	if (!t->path)
+		return mk_fail(e, "out of memory");
+	rc = resolve_entry(root, toplevel, "kernel", S_IFREG, &t->kernel, e);
+	if (rc == 0)
+		rc = resolve_entry(root, toplevel, "initrd", S_IFREG,
+				   &t->initrd, e);
+	if (rc == 0)
+		rc = resolve_entry(root, toplevel, "init", S_IFREG, &init, e);
+	if (rc == 0)
+		rc = read_params(root, toplevel, &t->kernel_params, e);
+	/* dtbs is optional until a dtb is asked for. */
+	if (rc == 0 && resolve_entry(root, toplevel, "dtbs", S_IFDIR,
+				     &t->dtbs, &ignored))
+		t->dtbs = NULL;
+	if (rc == 0 && strcmp(dtb, "none") != 0)
+		rc = check_dtb(root, t, dtb, e);
+	free(init);
+	if (rc)
+		toplevel_free(t);
+	return rc;
+}
+
+void toplevel_free(struct mk_toplevel *t)
+{
+	free(t->path);
+	free(t->kernel);
+	free(t->initrd);
+	free(t->dtbs);
+	free(t->kernel_params);
+	memset(t, 0, sizeof(*t));
+}

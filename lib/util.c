@@ -1,0 +1,210 @@
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mkr2simg.h"
+
+#define READ_CHUNK 65536
+
+static int read_fd(int fd, const char *name, struct mk_buf *out,
+		   struct mk_err *e)
+{
+	size_t cap = READ_CHUNK;
+	char *data = malloc(cap + 1);
+	size_t len = 0;
+
+	if (!data)
+		return mk_fail(e, "out of memory reading %s", name);
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *nd = realloc(data, cap * 2 + 1);
+			if (!nd) {
+				free(data);
+				return mk_fail(e, "out of memory reading %s", name);
+			}
+			data = nd;
+			cap *= 2;
+		}
+		n = read(fd, data + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int err = errno;
+			free(data);
+			return mk_fail_errno(e, err, "%s: cannot read", name);
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	data[len] = '\0';
+	out->data = data;
+	out->len = len;
+	return 0;
+}
+
+int mk_read_all(const char *path, struct mk_buf *out, struct mk_err *e)
+{
+	int fd, rc;
+
+	if (strcmp(path, "-") == 0)
+		return read_fd(STDIN_FILENO, "<stdin>", out, e);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mk_fail_errno(e, errno, "%s: cannot open", path);
+	rc = read_fd(fd, path, out, e);
+	close(fd);
+	return rc;
+}
+
+char *mk_strndup(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (!p)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *mk_path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb;
+	char *p;
+
+	while (la > 0 && a[la - 1] == '/')
+		la--;
+	while (*b == '/')
+		b++;
+	lb = strlen(b);
+	p = malloc(la + 1 + lb + 1);
+	if (!p)
+		return NULL;
+	memcpy(p, a, la);
+	p[la] = '/';
+	memcpy(p + la + 1, b, lb + 1);
+	return p;
+}
+
+int mk_is_zero(const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	/* Compare the buffer with itself shifted by one byte: all equal and
+	 * the first byte zero means all zero, at memcmp speed. */
+	return len == 0 || (b[0] == 0 && memcmp(b, b + 1, len - 1) == 0);
+}
+
+int mk_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			return ENOSPC;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Length of the piece at `off`: up to the next aligned boundary. */
+static size_t piece_len(uint64_t off, size_t left)
+{
+	size_t to_boundary = MK_SPARSE_CHUNK - (size_t)(off % MK_SPARSE_CHUNK);
+
+	return left < to_boundary ? left : to_boundary;
+}
+
+int mk_pwrite_sparse(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = buf;
+	size_t pos = 0;
+
+	while (pos < len) {
+		size_t start, n;
+		int err;
+
+		while (pos < len && mk_is_zero(p + pos, n = piece_len(off + pos,
+								     len - pos)))
+			pos += n;
+		start = pos;
+		while (pos < len && !mk_is_zero(p + pos, n = piece_len(off + pos,
+								      len - pos)))
+			pos += n;
+		if (pos > start) {
+			err = mk_pwrite_all(fd, p + start, pos - start,
+					    off + start);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+long mk_read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (long)got;
+}
+
+int mkr2simg_parse_size(const char *text, uint64_t *bytes)
+{
+	static const struct { char suffix; unsigned shift; } units[] = {
+		{ 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 },
+	};
+	uint64_t value = 0;
+	const char *p = text;
+	unsigned shift = 0;
+	size_t i;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (value > (UINT64_MAX - 9) / 10)
+			return -1;
+		value = value * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p != '\0') {
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if ((*p & ~0x20) == units[i].suffix)
+				shift = units[i].shift;
+		if (shift == 0)
+			return -1;
+		p++;
+		if (*p == 'i' && p[1] == 'B')
+			p += 2;
+		else if (*p == 'B')
+			p++;
+		if (*p != '\0' || value > (UINT64_MAX >> shift))
+			return -1;
+	}
+	*bytes = value << shift;
+	return 0;
+}

@@ -1,0 +1,52 @@
+/*
+ * util.h - small helpers every module needs.
+ *
+ * Owns: whole-file reading, string and path helpers, alignment
+ * arithmetic and size parsing.  Does not own anything format-specific.
+ */
+#ifndef MK_UTIL_H
+#define MK_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct mk_buf {
+	char *data; /* NUL-terminated for convenience; len excludes it */
+	size_t len;
+};
+
+/* Reads the whole file (or stdin for "-") into `out`. */
+int mk_read_all(const char *path, struct mk_buf *out, struct mk_err *e);
+
+char *mk_strndup(const char *s, size_t n);
+
+/* Returns malloc'd "a/b" (one slash between), or NULL when out of memory. */
+char *mk_path_join(const char *a, const char *b);
+
+static inline uint64_t mk_align_up(uint64_t v, uint64_t align)
+{
+	return (v + align - 1) / align * align;
+}
+
+static inline uint64_t mk_div_ceil(uint64_t v, uint64_t d)
+{
+	return (v + d - 1) / d;
+}
+
+/* Nonzero when `len` bytes at `p` are all zero. */
+int mk_is_zero(const void *p, size_t len);
+
+/* pwrite() all of `len` bytes, retrying short writes. 0 or errno. */
+int mk_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+
+/* Writes `len` bytes at `off`, skipping every all-zero, aligned
+ * MK_SPARSE_CHUNK piece so it stays a hole in a fresh file.  0 or errno. */
+#define MK_SPARSE_CHUNK 4096u
+int mk_pwrite_sparse(int fd, const void *buf, size_t len, uint64_t off);
+
+/* read() up to `len` bytes, retrying short reads; returns bytes or -1. */
+long mk_read_full(int fd, void *buf, size_t len);
+
+#endif
