@@ -14,7 +14,6 @@
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
-#define MIB (1024.0 * 1024.0)
 
 enum long_only {
 	OPT_TOPLEVEL = 256, OPT_REGISTRATION, OPT_STORE_ROOT, OPT_IDBLOADER,
@@ -185,19 +184,38 @@ static int parse_option(int c, struct mkr2simg_options *o)
 	return -1;
 }
 
+/* "12.3 MiB", "512 B": bytes in the largest unit that keeps >= 1. */
+static const char *human(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024.0;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+	return buf;
+}
+
 static void print_summary(const struct mkr2simg_options *o,
 			  const struct mkr2simg_summary *s)
 {
-	printf("mkr2simg: wrote %s: %.1f MiB image; %llu store paths, %llu "
-	       "files, %llu directories, %llu symlinks; %llu files hardlinked "
-	       "by content saved %.1f MiB; root filesystem %.1f MiB, %.1f MiB "
-	       "used\n", o->output, s->image_bytes / MIB,
+	char img[32], saved[32], fs[32], used[32];
+
+	printf("mkr2simg: wrote %s (%s): %llu store paths, %llu files, %llu "
+	       "directories, %llu symlinks; %llu identical files hardlinked, "
+	       "saving %s; root filesystem %s, %s used\n", o->output,
+	       human(s->image_bytes, img, sizeof(img)),
 	       (unsigned long long)s->store_paths,
 	       (unsigned long long)s->files,
 	       (unsigned long long)s->directories,
 	       (unsigned long long)s->symlinks,
-	       (unsigned long long)s->dedup_links, s->dedup_saved / MIB,
-	       s->root_fs_bytes / MIB, s->root_used_bytes / MIB);
+	       (unsigned long long)s->dedup_links,
+	       human(s->dedup_saved, saved, sizeof(saved)),
+	       human(s->root_fs_bytes, fs, sizeof(fs)),
+	       human(s->root_used_bytes, used, sizeof(used)));
 }
 
 int main(int argc, char **argv)

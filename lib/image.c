@@ -122,7 +122,8 @@ static int check_paths_exist(struct build *b)
 
 		free(host);
 		if (rc != 0)
-			return mk_fail(&b->e, "%s: listed in %s but %s%s%s",
+			return mk_fail(&b->e, "%s: listed in %s but cannot be "
+				       "read (%s)%s%s",
 				       b->closure.paths[i], b->o->closure,
 				       strerror(err),
 				       strcmp(b->store_root, "/") ?
@@ -519,12 +520,16 @@ static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 {
 	struct ext4fs_spec spec = { .label = label, .time = b->time,
 				    .offset = start, .size = size };
+	struct mk_err why;
 
 	memcpy(spec.uuid, uuid, MK_UUID_SIZE);
 	memcpy(spec.hash_seed, seed, MK_UUID_SIZE);
 	say(b, MKR2SIMG_LOG_INFO, "writing %s (%llu MiB)", label,
 	    (unsigned long long)(size >> 20));
-	return ext4fs_write(b->tmp_path, b->fd, &spec, tree, st, &b->e);
+	if (ext4fs_write(b->tmp_path, b->fd, &spec, tree, st, &why))
+		return mk_fail(&b->e, "%s: partition %s: %s", b->o->output,
+			       label, why.msg);
+	return 0;
 }
 
 static int write_image(struct build *b)
