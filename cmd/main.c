@@ -101,7 +101,7 @@ static int usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "mkr2simg: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'mkr2simg --help'.\n");
+	fprintf(stderr, " (see mkr2simg --help)\n");
 	return EXIT_USAGE;
 }
 
@@ -109,7 +109,7 @@ static int parse_size_arg(const char *opt, const char *arg, uint64_t *out)
 {
 	if (mkr2simg_parse_size(arg, out) != 0) {
 		fprintf(stderr, "mkr2simg: %s %s: not a size (use e.g. 512M, "
-			"2G)\nTry 'mkr2simg --help'.\n", opt, arg);
+			"2G)\n", opt, arg);
 		return -1;
 	}
 	return 0;

@@ -191,7 +191,8 @@ int dedup_tree(struct fst_node *root, struct dedup_stats *stats,
 		rc = mk_fail(e, "out of memory");
 		goto out;
 	}
-	qsort(c.v, c.n, sizeof(*c.v), cmp_size_mode);
+	if (c.n > 1) /* c.v is NULL when there are none */
+		qsort(c.v, c.n, sizeof(*c.v), cmp_size_mode);
 	for (start = 0; rc == 0 && start < c.n; start = i) {
 		for (i = start + 1; i < c.n &&
 		     c.v[i].node->size == c.v[start].node->size &&

@@ -10,6 +10,7 @@
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
 
+#include "sparseio.h"
 #include "util.h"
 
 #define INODE_SIZE 256
@@ -407,6 +408,9 @@ static int fs_create(const char *image_path, const struct ext4fs_spec *spec,
 	snprintf(opt, sizeof(opt), "offset=%llu",
 		 (unsigned long long)spec->offset);
 	err = io_channel_set_options(fs->io, opt);
+	if (!err)
+		err = sparseio_wrap(&fs->io, spec->size);
+	fs->image_io = fs->io;
 	if (err) {
 		ext2fs_free(fs);
 		return fail_ext2(e, err, "cannot place ext4 in the image");

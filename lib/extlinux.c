@@ -36,17 +36,18 @@ char *extlinux_conf(const struct extlinux_entry *en)
 	char *kernel = extlinux_store_name(en->kernel);
 	char *initrd = extlinux_store_name(en->initrd);
 	char *dtbs = en->dtbs ? extlinux_store_name(en->dtbs) : NULL;
+	const char *dtb = en->dtb ? en->dtb : EXTLINUX_DEFAULT_DTB;
 	char *text = NULL, fdt[4096] = "";
 	int n;
 
 	if (!kernel || !initrd || (en->dtbs && !dtbs))
 		goto out;
-	if (dtbs && strcmp(en->dtb, EXTLINUX_NO_DTB) == 0)
+	if (dtbs && strcmp(dtb, EXTLINUX_NO_DTB) == 0)
 		snprintf(fdt, sizeof(fdt), "  FDTDIR ../%s/%s\n",
 			 EXTLINUX_KERNELS_DIR, dtbs);
 	else if (dtbs)
 		snprintf(fdt, sizeof(fdt), "  FDT ../%s/%s/%s\n",
-			 EXTLINUX_KERNELS_DIR, dtbs, en->dtb);
+			 EXTLINUX_KERNELS_DIR, dtbs, dtb);
 	n = asprintf(&text,
 		     "# Generated file, all changes will be lost on "
 		     "nixos-rebuild!\n"

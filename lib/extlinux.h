@@ -19,7 +19,8 @@ struct extlinux_entry {
 	const char *kernel;        /* resolved store path of the kernel */
 	const char *initrd;        /* resolved store path of the initrd */
 	const char *dtbs;          /* resolved dtbs directory, or NULL */
-	const char *dtb;           /* name under dtbs, or "none": FDTDIR */
+	const char *dtb;           /* name under dtbs, "none": FDTDIR,
+				      NULL: EXTLINUX_DEFAULT_DTB */
 	const char *kernel_params; /* one line */
 	int timeout_seconds;       /* 0: boot at once */
 };

@@ -71,7 +71,9 @@ int fst_sort(struct fst_node *root, struct mk_err *e)
 
 	if (root->kind != FST_DIR)
 		return 0;
-	qsort(root->kids, root->nkids, sizeof(root->kids[0]), cmp_names);
+	if (root->nkids > 1) /* kids is NULL in an empty directory */
+		qsort(root->kids, root->nkids, sizeof(root->kids[0]),
+		      cmp_names);
 	for (i = 0; i < root->nkids; i++) {
 		if (i > 0 && strcmp(root->kids[i - 1]->name,
 				    root->kids[i]->name) == 0)
@@ -199,7 +201,7 @@ static int scan_dir(const char *src, const char *shown, struct fst_node *n,
 			break;
 	}
 	closedir(d);
-	if (rc == 0)
+	if (rc == 0 && n->nkids > 1)
 		qsort(n->kids, n->nkids, sizeof(n->kids[0]), cmp_names);
 	return rc;
 }

@@ -96,6 +96,7 @@ int ids_digest_add_file(struct ids_digest *d, const char *tag,
 	char *chunk = malloc(DIGEST_READ_CHUNK);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	long n;
+	int read_errno = 0;
 
 	if (fd < 0 || !st || !chunk) {
 		int err = errno;
@@ -108,11 +109,13 @@ int ids_digest_add_file(struct ids_digest *d, const char *tag,
 	XXH3_128bits_reset(st);
 	while ((n = mk_read_full(fd, chunk, DIGEST_READ_CHUNK)) > 0)
 		XXH3_128bits_update(st, chunk, (size_t)n);
+	if (n < 0)
+		read_errno = errno;
 	close(fd);
 	free(chunk);
 	if (n < 0) {
 		XXH3_freeState(st);
-		return mk_fail_errno(e, errno, "%s: cannot read", path);
+		return mk_fail_errno(e, read_errno, "%s: cannot read", path);
 	}
 	XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(st));
 	XXH3_freeState(st);

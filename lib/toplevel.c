@@ -108,17 +108,19 @@ int toplevel_resolve(const char *root, const char *path, char **out,
 		}
 		if (push(cur, &len, name, nlen))
 			return mk_fail(e, "%s: path too long", path);
-		snprintf(host, sizeof(host), "%s%s",
-			 strcmp(root, "/") ? root : "", cur);
+		if (snprintf(host, sizeof(host), "%s%s",
+			     strcmp(root, "/") ? root : "", cur) >=
+		    (int)sizeof(host))
+			return mk_fail(e, "%s: path too long", path);
 		if (lstat(host, &st) != 0)
-			return mk_fail_errno(e, errno, "%s: %s", path, cur);
+			return mk_fail_errno(e, errno, "%s", cur);
 		if (!S_ISLNK(st.st_mode))
 			continue;
 		if (++hops > MAX_SYMLINK_HOPS)
 			return mk_fail(e, "%s: too many symlinks", path);
 		tl = readlink(host, target, sizeof(target) - 1);
 		if (tl < 0)
-			return mk_fail_errno(e, errno, "%s: %s", path, cur);
+			return mk_fail_errno(e, errno, "%s", cur);
 		target[tl] = '\0';
 		pop(cur, &len);
 		if (splice(rest, target, cur, &len))

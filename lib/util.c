@@ -187,9 +187,11 @@ int mkr2simg_parse_size(const char *text, uint64_t *bytes)
 	if (*p < '0' || *p > '9')
 		return -1;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		if (value > (UINT64_MAX - 9) / 10)
+		uint64_t digit = (uint64_t)(*p - '0');
+
+		if (value > (UINT64_MAX - digit) / 10)
 			return -1;
-		value = value * 10 + (uint64_t)(*p - '0');
+		value = value * 10 + digit;
 	}
 	if (*p != '\0') {
 		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)

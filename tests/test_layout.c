@@ -1,0 +1,372 @@
+/*
+ * test_layout.c - layout.c against the RK3328 card layout.
+ *
+ * The boot ROM reads idbloader at sector 64; U-Boot SPL loads u-boot.itb
+ * from sector 16384; the first partition starts at sector 32768 (16 MiB).
+ * So idbloader has sectors 64..16383, u-boot.itb 16384..32767, and a
+ * combined u-boot-rockchip.bin 64..32767.  Partitions and the image size
+ * are multiples of 4 MiB, and the root partition runs to the last usable
+ * LBA, just before the 33 sectors of backup GPT.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "tmptree.h"
+
+#include "layout.h"
+
+#define SECTOR 512ULL
+#define MIB (1024ULL * 1024)
+#define ALIGN (4 * MIB)
+#define IDB_OFFSET (64 * SECTOR)
+#define ITB_OFFSET (16384 * SECTOR)
+#define BOOT_OFFSET (32768 * SECTOR)
+#define IDB_ROOM (ITB_OFFSET - IDB_OFFSET)       /* 8355840 */
+#define ITB_ROOM (BOOT_OFFSET - ITB_OFFSET)      /* 8388608 */
+#define ROCKCHIP_ROOM (BOOT_OFFSET - IDB_OFFSET) /* 16744448 */
+#define BACKUP_GPT (33 * SECTOR)
+
+/* A sparse file of `size` bytes under the tree; returns its path. */
+static char *sized_file(struct tmptree *t, const char *name, uint64_t size)
+{
+	char *path = strdup(tmptree_path(t, name));
+	int fd;
+
+	assert_non_null(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	assert_int_equal(close(fd), 0);
+	return path;
+}
+
+static void blobs_ok(const char *idb, const char *itb, const char *rk,
+		     struct mk_layout *l)
+{
+	struct mk_err e = { "" };
+
+	memset(l, 0xA5, sizeof(*l));
+	if (layout_bootloaders(idb, itb, rk, l, &e) != 0)
+		fail_msg("layout_bootloaders: %s", e.msg);
+}
+
+static void blobs_fail(const char *idb, const char *itb, const char *rk,
+		       const char *needle)
+{
+	struct mk_layout l;
+	struct mk_err e = { "" };
+
+	assert_int_equal(layout_bootloaders(idb, itb, rk, &l, &e), -1);
+	if (needle != NULL && strstr(e.msg, needle) == NULL)
+		fail_msg("message \"%s\" does not contain \"%s\"", e.msg,
+			 needle);
+	assert_null(strchr(e.msg, '\n'));
+}
+
+static void check_blob(const struct layout_blob *b, const char *path,
+		       uint64_t offset, uint64_t size)
+{
+	assert_string_equal(b->path, path);
+	assert_int_equal(b->offset, offset);
+	assert_int_equal(b->size, size);
+	assert_non_null(b->option);
+}
+
+/* ---- bootloaders ---- */
+
+static void test_constants(void **state)
+{
+	(void)state;
+	assert_int_equal(LAYOUT_SECTOR, SECTOR);
+	assert_int_equal(LAYOUT_ALIGN, ALIGN);
+	assert_int_equal(LAYOUT_IDBLOADER_SECTOR * SECTOR, IDB_OFFSET);
+	assert_int_equal(LAYOUT_UBOOT_ITB_SECTOR * SECTOR, ITB_OFFSET);
+	assert_int_equal(LAYOUT_BOOT_PART_SECTOR * SECTOR, BOOT_OFFSET);
+	assert_int_equal(IDB_ROOM, 8355840);
+	assert_int_equal(ITB_ROOM, 8388608);
+	assert_int_equal(ROCKCHIP_ROOM, 16744448);
+}
+
+static void test_no_bootloaders(void **state)
+{
+	struct mk_layout l;
+
+	(void)state;
+	blobs_ok(NULL, NULL, NULL, &l);
+	assert_int_equal(l.nblobs, 0);
+}
+
+static void test_idbloader_and_itb(void **state)
+{
+	struct tmptree *t = *state;
+	char *idb = sized_file(t, "idbloader.img", 150000);
+	char *itb = sized_file(t, "u-boot.itb", 900000);
+	struct mk_layout l;
+
+	blobs_ok(idb, itb, NULL, &l);
+	assert_int_equal(l.nblobs, 2);
+	check_blob(&l.blobs[0], idb, IDB_OFFSET, 150000);
+	check_blob(&l.blobs[1], itb, ITB_OFFSET, 900000);
+	blobs_ok(idb, NULL, NULL, &l);
+	assert_int_equal(l.nblobs, 1);
+	check_blob(&l.blobs[0], idb, IDB_OFFSET, 150000);
+	blobs_ok(NULL, itb, NULL, &l);
+	assert_int_equal(l.nblobs, 1);
+	check_blob(&l.blobs[0], itb, ITB_OFFSET, 900000);
+	free(idb);
+	free(itb);
+}
+
+static void test_rockchip(void **state)
+{
+	struct tmptree *t = *state;
+	char *rk = sized_file(t, "u-boot-rockchip.bin", 9000000);
+	struct mk_layout l;
+
+	blobs_ok(NULL, NULL, rk, &l);
+	assert_int_equal(l.nblobs, 1);
+	check_blob(&l.blobs[0], rk, IDB_OFFSET, 9000000);
+	free(rk);
+}
+
+static void test_rockchip_excludes_others(void **state)
+{
+	struct tmptree *t = *state;
+	char *idb = sized_file(t, "idbloader.img", 1000);
+	char *itb = sized_file(t, "u-boot.itb", 1000);
+	char *rk = sized_file(t, "u-boot-rockchip.bin", 1000);
+
+	blobs_fail(idb, NULL, rk, NULL);
+	blobs_fail(NULL, itb, rk, NULL);
+	blobs_fail(idb, itb, rk, NULL);
+	free(idb);
+	free(itb);
+	free(rk);
+}
+
+/* Exact fit accepted, one byte more rejected, naming the file. */
+static void check_room(struct tmptree *t, int which, uint64_t room,
+		       uint64_t offset)
+{
+	char *fit = sized_file(t, "fit.bin", room);
+	char *over = sized_file(t, "over.bin", room + 1);
+	const char *args[3] = { NULL, NULL, NULL };
+	struct mk_layout l;
+
+	args[which] = fit;
+	blobs_ok(args[0], args[1], args[2], &l);
+	assert_int_equal(l.nblobs, 1);
+	check_blob(&l.blobs[0], fit, offset, room);
+	args[which] = over;
+	blobs_fail(args[0], args[1], args[2], over);
+	free(fit);
+	free(over);
+}
+
+static void test_idbloader_room(void **state)
+{
+	check_room(*state, 0, IDB_ROOM, IDB_OFFSET);
+}
+
+static void test_itb_room(void **state)
+{
+	check_room(*state, 1, ITB_ROOM, ITB_OFFSET);
+}
+
+static void test_rockchip_room(void **state)
+{
+	check_room(*state, 2, ROCKCHIP_ROOM, IDB_OFFSET);
+}
+
+/* A too-large idbloader fails even when u-boot.itb is fine. */
+static void test_first_of_two_too_large(void **state)
+{
+	struct tmptree *t = *state;
+	char *idb = sized_file(t, "idbloader.img", IDB_ROOM + 1);
+	char *itb = sized_file(t, "u-boot.itb", 1000);
+
+	blobs_fail(idb, itb, NULL, idb);
+	free(idb);
+	free(itb);
+}
+
+/* Empty, directory and missing files fail in every slot, naming it. */
+static void check_bad_file(const char *path)
+{
+	blobs_fail(path, NULL, NULL, path);
+	blobs_fail(NULL, path, NULL, path);
+	blobs_fail(NULL, NULL, path, path);
+}
+
+static void test_bad_files(void **state)
+{
+	struct tmptree *t = *state;
+	char *empty = sized_file(t, "empty.bin", 0);
+	char *dir, *missing;
+
+	tmptree_mkdir(t, "dir.bin", 0755);
+	dir = strdup(tmptree_path(t, "dir.bin"));
+	missing = strdup(tmptree_path(t, "missing.bin"));
+	assert_non_null(dir);
+	assert_non_null(missing);
+	check_bad_file(empty);
+	check_bad_file(dir);
+	check_bad_file(missing);
+	free(empty);
+	free(dir);
+	free(missing);
+}
+
+/* ---- partitions ---- */
+
+static void parts_ok(uint64_t boot, uint64_t root_min, struct mk_layout *l)
+{
+	struct mk_err e = { "" };
+
+	memset(l, 0xA5, sizeof(*l));
+	if (layout_partitions(boot, root_min, l, &e) != 0)
+		fail_msg("layout_partitions: %s", e.msg);
+}
+
+/* What every layout must satisfy, whatever the sizes asked for. */
+static void check_invariants(const struct mk_layout *l, uint64_t boot,
+			     uint64_t root_min)
+{
+	uint64_t total = l->image_size / SECTOR;
+	uint64_t root_last_lba = (l->root_start + l->root_size) / SECTOR - 1;
+
+	assert_int_equal(l->boot_start, BOOT_OFFSET);
+	assert_int_equal(l->boot_size % ALIGN, 0);
+	assert_true(l->boot_size >= boot);
+	assert_true(l->boot_size < boot + ALIGN);
+	assert_int_equal(l->root_start, l->boot_start + l->boot_size);
+	assert_int_equal(l->root_start % ALIGN, 0);
+	assert_int_equal(l->image_size % ALIGN, 0);
+	assert_true(l->root_size >= root_min);
+	assert_int_equal(l->root_size % SECTOR, 0);
+	assert_int_equal(root_last_lba, total - 34);
+	assert_int_equal(l->root_start + l->root_size,
+			 l->image_size - BACKUP_GPT);
+}
+
+static void test_partitions_typical(void **state)
+{
+	struct mk_layout l;
+
+	(void)state;
+	parts_ok(256 * MIB, 1024 * MIB, &l);
+	check_invariants(&l, 256 * MIB, 1024 * MIB);
+	assert_int_equal(l.boot_start, 16 * MIB);
+	assert_int_equal(l.boot_size, 256 * MIB);
+	assert_int_equal(l.root_start, 272 * MIB);
+	/* 272 MiB + 1 GiB + the backup GPT rounds up to 1300 MiB. */
+	assert_int_equal(l.image_size, 1300 * MIB);
+	assert_int_equal(l.root_size, 1028 * MIB - BACKUP_GPT);
+}
+
+static void test_boot_size_rounds_up(void **state)
+{
+	struct mk_layout l;
+
+	(void)state;
+	parts_ok(1, 0, &l);
+	check_invariants(&l, 1, 0);
+	assert_int_equal(l.boot_size, 4 * MIB);
+	parts_ok(4 * MIB, 0, &l);
+	assert_int_equal(l.boot_size, 4 * MIB);
+	parts_ok(4 * MIB + 1, 0, &l);
+	check_invariants(&l, 4 * MIB + 1, 0);
+	assert_int_equal(l.boot_size, 8 * MIB);
+	parts_ok(100 * 1000 * 1000, 0, &l); /* 95.4 MiB -> 96 MiB */
+	assert_int_equal(l.boot_size, 96 * MIB);
+}
+
+/* The root fits exactly before the backup GPT, or takes 4 MiB more. */
+static void test_root_exact_fit(void **state)
+{
+	const uint64_t fit = 8 * MIB - BACKUP_GPT;
+	struct mk_layout l;
+
+	(void)state;
+	parts_ok(32 * MIB, fit, &l);
+	check_invariants(&l, 32 * MIB, fit);
+	assert_int_equal(l.image_size, (16 + 32 + 8) * MIB);
+	assert_int_equal(l.root_size, fit);
+	parts_ok(32 * MIB, fit + 1, &l);
+	check_invariants(&l, 32 * MIB, fit + 1);
+	assert_int_equal(l.image_size, (16 + 32 + 12) * MIB);
+	assert_int_equal(l.root_size, fit + 4 * MIB);
+}
+
+static void test_root_zero(void **state)
+{
+	struct mk_layout l;
+
+	(void)state;
+	parts_ok(32 * MIB, 0, &l);
+	check_invariants(&l, 32 * MIB, 0);
+	assert_int_equal(l.image_size, (16 + 32 + 4) * MIB);
+	assert_int_equal(l.root_size, 4 * MIB - BACKUP_GPT);
+}
+
+static void test_many_sizes(void **state)
+{
+	static const uint64_t sizes[] = {
+		1, 511, 512, 513, 4 * MIB - 1, 4 * MIB, 4 * MIB + 1,
+		7654321, 1000 * MIB + 3, 64ULL * 1024 * MIB,
+	};
+	struct mk_layout l;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(*sizes); i++)
+		for (size_t j = 0; j < sizeof(sizes) / sizeof(*sizes); j++) {
+			parts_ok(sizes[i], sizes[j], &l);
+			check_invariants(&l, sizes[i], sizes[j]);
+			/* Nothing wasted: a smaller image would not fit. */
+			assert_true(l.root_size - sizes[j] < ALIGN);
+		}
+}
+
+static void test_partitions_reject(void **state)
+{
+	struct mk_layout l;
+	struct mk_err e = { "" };
+
+	(void)state;
+	assert_int_equal(layout_partitions(0, MIB, &l, &e), -1);
+	assert_int_equal(layout_partitions(UINT64_MAX, MIB, &l, &e), -1);
+	assert_int_equal(layout_partitions(MIB, UINT64_MAX, &l, &e), -1);
+	assert_int_equal(
+		layout_partitions(UINT64_MAX / 2, UINT64_MAX / 2, &l, &e), -1);
+}
+
+#define TREE_TEST(f) cmocka_unit_test_setup_teardown(f, tmptree_setup, \
+						     tmptree_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_constants),
+		cmocka_unit_test(test_no_bootloaders),
+		TREE_TEST(test_idbloader_and_itb),
+		TREE_TEST(test_rockchip),
+		TREE_TEST(test_rockchip_excludes_others),
+		TREE_TEST(test_idbloader_room),
+		TREE_TEST(test_itb_room),
+		TREE_TEST(test_rockchip_room),
+		TREE_TEST(test_first_of_two_too_large),
+		TREE_TEST(test_bad_files),
+		cmocka_unit_test(test_partitions_typical),
+		cmocka_unit_test(test_boot_size_rounds_up),
+		cmocka_unit_test(test_root_exact_fit),
+		cmocka_unit_test(test_root_zero),
+		cmocka_unit_test(test_many_sizes),
+		cmocka_unit_test(test_partitions_reject),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
