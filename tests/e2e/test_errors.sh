@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# test_errors.sh MKR2SIMG FIXTURES_DIR
+#
+# Every bad input named by the spec: a non-zero exit, one line on stderr
+# that names the file or path at fault, and nothing left behind in
+# OUTPUT's folder (neither OUTPUT nor a temporary file).
+set -euo pipefail
+
+mk=$1
+fixtures=$(cd "$2" && pwd)
+store=$fixtures/store
+closure=$fixtures/closure.txt
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+out=$work/out
+mkdir "$out"
+
+passed=0 failed=0
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+
+# expect_error NAME EXPECTED_SUBSTRING -- ARGS...: runs mkr2simg with ARGS
+# (OUTPUT is $out/img), checks the exit code, the message and the folder.
+expect_error() {
+	local name=$1 want=$2 rc=0 msg
+	shift 3
+	"$mk" "$@" 2>"$work/stderr" >/dev/null || rc=$?
+	msg=$(grep -v '^mkr2simg: warning: \|^mkr2simg: reading \|^mkr2simg: writing ' "$work/stderr" || true)
+	if [ "$rc" -eq 0 ]; then
+		fail "$name: exit 0"
+	elif [ "$(printf '%s\n' "$msg" | grep -c .)" -ne 1 ]; then
+		fail "$name: expected one error line, got: $msg"
+	elif [[ $msg != *"$want"* ]]; then
+		fail "$name: message '$msg' does not contain '$want'"
+	elif [ -n "$(ls -A "$out")" ]; then
+		fail "$name: left behind: $(ls -A "$out")"
+	else
+		echo "ok: $name: $msg"
+		passed=$((passed + 1))
+	fi
+	rm -rf "${out:?}"/* "$out"/.[!.]* 2>/dev/null || true
+}
+
+base=(--store-root "$store")
+top=$(grep -- '-nixos-system-' "$closure")
+good=$(grep -m1 -- '-linux-' "$closure")
+hash=${good#/nix/store/}; hash=${hash%%-*}
+
+printf '%s\n' "relative/path" >"$work/c-relative"
+printf '%s\n' "/nix/store/../etc/passwd" >"$work/c-dotdot"
+printf '%s\n' "/nix/store/${hash:0:31}-short" >"$work/c-short"
+printf '%s\n' "/nix/store/${hash}x-long" >"$work/c-long"
+printf '%s\n' "/nix/store/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee-bad" >"$work/c-alphabet"
+printf '%s\n' "$good trailing" >"$work/c-garbage"
+printf '%s\n' "$good/Image" >"$work/c-inside"
+printf '%s\n' "/nix/store/${hash:0:31}0-not-there" "$top" >"$work/c-missing"
+: >"$work/c-empty"
+cat "$closure" >"$work/c-unreadable"; chmod 000 "$work/c-unreadable"
+
+expect_error "missing CLOSURE" "nope.txt" -- "${base[@]}" "$work/nope.txt" "$out/img"
+if [ "$(id -u)" -ne 0 ]; then
+	expect_error "unreadable CLOSURE" "c-unreadable" -- "${base[@]}" "$work/c-unreadable" "$out/img"
+fi
+expect_error "relative line" "c-relative:1" -- "${base[@]}" "$work/c-relative" "$out/img"
+expect_error "dot-dot line" "c-dotdot:1" -- "${base[@]}" "$work/c-dotdot" "$out/img"
+expect_error "31-char hash" "c-short:1" -- "${base[@]}" "$work/c-short" "$out/img"
+expect_error "33-char hash" "c-long:1" -- "${base[@]}" "$work/c-long" "$out/img"
+expect_error "not nix-base32" "c-alphabet:1" -- "${base[@]}" "$work/c-alphabet" "$out/img"
+expect_error "trailing garbage" "c-garbage:1" -- "${base[@]}" "$work/c-garbage" "$out/img"
+expect_error "file inside a store path" "c-inside:1" -- "${base[@]}" "$work/c-inside" "$out/img"
+expect_error "empty CLOSURE" "c-empty" -- "${base[@]}" "$work/c-empty" "$out/img"
+expect_error "listed path missing" "${hash:0:31}0-not-there" -- "${base[@]}" "$work/c-missing" "$out/img"
+
+# A toplevel missing each of its parts: a copy of the store without it.
+for part in kernel initrd init; do
+	cp -a "$store" "$work/store-$part"
+	rm "$work/store-$part$top/$part"
+	expect_error "toplevel without $part" "'$part'" -- --store-root "$work/store-$part" "$closure" "$out/img"
+	chmod -R u+w "$work/store-$part"; rm -rf "$work/store-$part"
+done
+expect_error "missing dtb" "no-such.dtb" -- "${base[@]}" --dtb no-such.dtb "$closure" "$out/img"
+expect_error "toplevel not in closure" "not in the closure" -- "${base[@]}" --toplevel /nix/store/${hash:0:31}0-nixos-system-x "$closure" "$out/img"
+
+head -c $((8 << 20)) /dev/zero | tr '\0' 'x' >"$work/idb-big"
+head -c $((9 << 20)) /dev/zero | tr '\0' 'x' >"$work/itb-big"
+head -c $((17 << 20)) /dev/zero | tr '\0' 'x' >"$work/rk-big"
+: >"$work/empty.bin"
+expect_error "idbloader too large" "idb-big: 8388608 bytes do not fit" -- "${base[@]}" --idbloader "$work/idb-big" "$closure" "$out/img"
+expect_error "u-boot.itb too large" "itb-big: 9437184 bytes do not fit" -- "${base[@]}" --uboot-itb "$work/itb-big" "$closure" "$out/img"
+expect_error "u-boot-rockchip too large" "rk-big: 17825792 bytes do not fit" -- "${base[@]}" --uboot-rockchip "$work/rk-big" "$closure" "$out/img"
+expect_error "empty bootloader" "empty.bin: file is empty" -- "${base[@]}" --idbloader "$work/empty.bin" "$closure" "$out/img"
+expect_error "bootloader is a directory" "not a regular file" -- "${base[@]}" --uboot-itb "$work" "$closure" "$out/img"
+expect_error "rockchip with idbloader" "--uboot-rockchip replaces" -- "${base[@]}" --uboot-rockchip "$work/idb-big" --idbloader "$work/idb-big" "$closure" "$out/img"
+expect_error "root size too small" "needs at least" -- "${base[@]}" --root-size 8M "$closure" "$out/img"
+expect_error "boot size too small" "needs at least" -- "${base[@]}" --boot-size 4M "$closure" "$out/img"
+expect_error "bad size" "not a size" -- "${base[@]}" --boot-size 12X "$closure" "$out/img"
+expect_error "output folder missing" "$work/nope/img" -- "${base[@]}" "$closure" "$work/nope/img"
+
+# A fifo in a store path is never stored.
+cp -a "$store" "$work/store-fifo"
+victim=$(grep -m1 -- '-hello-2' "$closure")
+mkfifo "$work/store-fifo$victim/a-fifo"
+expect_error "fifo in a store path" "$victim/a-fifo: is a fifo" -- --store-root "$work/store-fifo" "$closure" "$out/img"
+chmod -R u+w "$work/store-fifo"; rm -rf "$work/store-fifo"
+
+# Output folder not writable (root ignores permission bits, so only as
+# an ordinary user).
+if [ "$(id -u)" -ne 0 ]; then
+	mkdir "$work/ro"; chmod 555 "$work/ro"
+	expect_error "output folder read-only" "$work/ro/img" -- "${base[@]}" "$closure" "$work/ro/img"
+fi
+
+# Disk full while writing: a tmpfs smaller than the data as OUTPUT's
+# folder (needs root to mount).
+big=$work/store-big
+cp -a "$store" "$big"
+victim=$(grep -m1 -- '-hello-2' "$closure")
+chmod u+w "$big$victim"
+head -c $((8 << 20)) /dev/urandom >"$big$victim/random.bin"
+if [ "$(id -u)" -eq 0 ] && mkdir "$work/full" && mount -t tmpfs -o size=4m tmpfs "$work/full" 2>/dev/null; then
+	rc=0
+	"$mk" --store-root "$big" "$closure" "$work/full/img" 2>"$work/stderr" >/dev/null || rc=$?
+	msg=$(grep -v 'warning\|reading\|writing' "$work/stderr" || true)
+	left=$(ls -A "$work/full")
+	umount "$work/full"
+	if [ "$rc" -ne 0 ] && [[ $msg == *"$work/full/img"*"No space left"* ]] && [ -z "$left" ]; then
+		echo "ok: disk full: $msg"; passed=$((passed + 1))
+	else
+		fail "disk full: rc=$rc msg='$msg' left='$left'"
+	fi
+else
+	echo "skip: disk full (needs root to mount a tmpfs)"
+fi
+chmod -R u+w "$big"; rm -rf "$big"
+
+# SIGTERM and SIGINT remove the temporary file: the image's temporary file
+# exists before CLOSURE is read, so a CLOSURE on a pipe that never ends
+# holds mkr2simg there.
+for sig in TERM INT; do
+	mkfifo "$work/never"
+	"$mk" "${base[@]}" - "$out/img" <"$work/never" >/dev/null 2>&1 &
+	pid=$!
+	exec 3>"$work/never" # opens the pipe, so mkr2simg runs and blocks
+	for _ in $(seq 200); do
+		[ -n "$(ls -A "$out")" ] && break
+		sleep 0.01
+	done
+	had=$(ls -A "$out")
+	kill -"$sig" "$pid"
+	rc=0; wait "$pid" || rc=$?
+	exec 3>&-
+	rm "$work/never"
+	if [ -n "$had" ] && [ "$rc" -ne 0 ] && [ -z "$(ls -A "$out")" ]; then
+		echo "ok: SIG$sig removes $had (exit $rc)"; passed=$((passed + 1))
+	else
+		fail "SIG$sig: temp '$had', exit $rc, left: $(ls -A "$out")"
+	fi
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
