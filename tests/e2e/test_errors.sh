@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# test_errors.sh MKR2SIMG FIXTURES_DIR
+# test_errors.sh MKR2SIMG [FIXTURES_DIR]
 #
 # Every bad input named by the spec: a non-zero exit, one line on stderr
 # that names the file or path at fault, and nothing left behind in
 # OUTPUT's folder (neither OUTPUT nor a temporary file).
 set -euo pipefail
 
-mk=$1
-fixtures=$(cd "$2" && pwd)
+mk=$(realpath "$1")
+fixtures=$(cd "${2:-$(dirname "$0")/../../fixtures}" && pwd)
 store=$fixtures/store
 closure=$fixtures/closure.txt
 work=$(mktemp -d)
