@@ -348,7 +348,7 @@ stat_tree() {
 	d=$(dev "$2")
 	mkdir "$W/$name.tree"
 	debugfs -R "rdump / $W/$name.tree" "$d" >"$W/$name.rdump" 2>&1 || true
-	if grep -v '^debugfs [0-9]' "$W/$name.rdump" | grep -q .; then
+	if [ -n "$(grep -v '^debugfs [0-9]' "$W/$name.rdump" || true)" ]; then
 		fail "$name: debugfs rdump: $(grep -v '^debugfs [0-9]' "$W/$name.rdump" | head -n1)"
 	fi
 	if [ -n "$(find "$W/$name.tree" \( -name $'*\n*' -o -lname $'*\n*' \) -print -quit)" ]; then

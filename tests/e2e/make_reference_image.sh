@@ -160,7 +160,7 @@ mkfs() { # mkfs OFFSET_BYTES SIZE_BYTES LABEL SRC [extra mke2fs args]
 		awk '{ n = split("ctime atime mtime crtime", t, " "); for (i = 1; i <= n; i++) print "sif <" $1 "> " t[i] " 1" }' \
 		>"$tmp/sif.cmds"
 	debugfs -w -f "$tmp/sif.cmds" "$output?offset=$off" >"$tmp/sif.out" 2>&1
-	if grep -v -e '^debugfs' "$tmp/sif.out" | grep -q .; then
+	if [ -n "$(grep -v -e '^debugfs' "$tmp/sif.out" || true)" ]; then
 		cat "$tmp/sif.out" >&2
 		die "debugfs could not set the times on $label"
 	fi

@@ -46,7 +46,7 @@ while IFS= read -r -d '' f; do
 done < <(find "$s2/nix/store" -mindepth 1 -print0)
 # A source hardlink between two files with equal bytes and exec bit.
 pair=$(find "$s2/nix/store" -type f -size +0 -printf '%s %m %p\n' | sort -n |
-	awk 'p == $1" "$2 {print prev; print $3; exit} {p = $1" "$2; prev = $3}')
+	awk '!done && p == $1" "$2 {print prev; print $3; done = 1} {p = $1" "$2; prev = $3}')
 if [ -n "$pair" ] && cmp -s $pair; then
 	first=$(echo "$pair" | head -1); second=$(echo "$pair" | tail -1)
 	ln -f "$first" "$second"
@@ -118,7 +118,7 @@ fi
 img=$work/a/epoch1.img
 p1=$(sfdisk --json "$img" | jq '.partitiontable.partitions[0].start')
 p2=$(sfdisk --json "$img" | jq '.partitiontable.partitions[1].start')
-mtime() { debugfs -R "stat $2" "$img?offset=$(($1 * 512))" 2>/dev/null | awk '/^ *mtime:/ {print $2; exit}' | cut -d: -f1; }
+mtime() { debugfs -R "stat $2" "$img?offset=$(($1 * 512))" 2>/dev/null | awk '/^ *mtime:/ && !done {print $2; done = 1}' | cut -d: -f1; }
 hex=$(printf '0x%08x' "$epoch")
 conf=$(mtime "$p1" /extlinux/extlinux.conf)
 wtime=$(TZ=UTC dumpe2fs -h "$img?offset=$((p2 * 512))" 2>/dev/null | sed -n 's/^Last write time: *//p')
