@@ -87,15 +87,9 @@ static int add_line(struct mk_closure *c, size_t *cap, const char *line,
 		free(path);
 		return -1;
 	}
-	if (c->count == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 64;
-		char **np = realloc(c->paths, ncap * sizeof(*np));
-		if (!np) {
-			free(path);
-			return mk_fail(e, "out of memory reading %s", source);
-		}
-		c->paths = np;
-		*cap = ncap;
+	if (mk_grow(&c->paths, cap, c->count, sizeof(*c->paths))) {
+		free(path);
+		return mk_fail(e, "out of memory reading %s", source);
 	}
 	c->paths[c->count++] = path;
 	return 0;

@@ -12,116 +12,224 @@
 #include "util.h"
 
 #define COMPARE_CHUNK (256u * 1024u)
+#define KIND_INLINE 0x10000u /* content from memory: never grouped */
 
-/* A candidate: a non-empty file, its position in walk order, its hash. */
-struct cand {
-	struct fst_node *node;
-	size_t order;
-	uint64_t hash;
+/* One non-empty regular file of the first walk. */
+struct rec {
+	uint64_t size;
+	uint32_t index;
+	uint32_t kind; /* the mode bits, or KIND_INLINE */
 };
 
-struct collect {
-	struct cand *v;
-	size_t n, cap;
-	int failed;
+/* A distinct content among the candidates: the first file that has it. */
+struct content {
+	uint64_t size, hash;
+	uint32_t kind, owner, nlink;
+	char *path;       /* host path */
+	size_t shown_skip; /* of which errors leave out this many bytes */
+	struct content *next; /* same bucket */
 };
 
-static int collect_file(struct fst_node *n, void *ctx)
+struct pair {
+	uint32_t index, value; /* link: owner index; owner: nlink */
+};
+
+struct dedup {
+	struct rec *recs;
+	size_t nrecs, cap;
+	uint8_t *cand;        /* bit per index: shares size and mode */
+	struct content **buckets;
+	size_t nbuckets;
+	struct pair *links, *owners; /* both sorted by index */
+	size_t nlinks, nowners, links_cap;
+	char *bufa, *bufb;
+};
+
+struct dedup *dedup_new(void)
 {
-	struct collect *c = ctx;
+	return calloc(1, sizeof(struct dedup));
+}
 
-	if (n->kind != FST_FILE || n->size == 0 || !n->src)
-		return 0;
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 1024;
-		struct cand *v = realloc(c->v, cap * sizeof(*v));
-		if (!v) {
-			c->failed = 1;
-			return 1;
+static void free_contents(struct dedup *d)
+{
+	size_t b;
+
+	for (b = 0; b < d->nbuckets; b++)
+		while (d->buckets[b]) {
+			struct content *c = d->buckets[b];
+			d->buckets[b] = c->next;
+			free(c->path);
+			free(c);
 		}
-		c->v = v;
-		c->cap = cap;
-	}
-	c->v[c->n] = (struct cand){ .node = n, .order = c->n };
-	c->n++;
+	free(d->buckets);
+	d->buckets = NULL;
+	d->nbuckets = 0;
+}
+
+void dedup_free(struct dedup *d)
+{
+	if (!d)
+		return;
+	free_contents(d);
+	free(d->recs);
+	free(d->cand);
+	free(d->links);
+	free(d->owners);
+	free(d->bufa);
+	free(d->bufb);
+	free(d);
+}
+
+int dedup_note(struct dedup *d, const struct fst_node *n, struct mk_err *e)
+{
+	if (n->kind != FST_FILE || n->size == 0)
+		return 0;
+	if (d->cand)
+		return mk_fail(e, "dedup_note after dedup_resolve");
+	if (mk_grow(&d->recs, &d->cap, d->nrecs, sizeof(*d->recs)))
+		return mk_fail(e, "out of memory");
+	d->recs[d->nrecs] = (struct rec){ n->size, (uint32_t)d->nrecs,
+					  n->src ? n->mode : KIND_INLINE };
+	d->nrecs++;
 	return 0;
 }
 
-/* Same size and mode first (only those can match), then walk order. */
-static int cmp_size_mode(const void *a, const void *b)
-{
-	const struct cand *x = a, *y = b;
+/* ---- candidates: files that share size and mode with another ------- */
 
-	if (x->node->size != y->node->size)
-		return x->node->size < y->node->size ? -1 : 1;
-	if (x->node->mode != y->node->mode)
-		return x->node->mode < y->node->mode ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
+static int cmp_rec(const void *a, const void *b)
+{
+	const struct rec *x = a, *y = b;
+
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static int cmp_hash(const void *a, const void *b)
+static int cmp_index(const void *a, const void *b)
 {
-	const struct cand *x = a, *y = b;
+	const struct rec *x = a, *y = b;
 
-	if (x->hash != y->hash)
-		return x->hash < y->hash ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
+	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static int hash_file(struct cand *c, char *buf, struct mk_err *e)
+/* Returns how many files are candidates, or -1. */
+static long mark_candidates(struct dedup *d, struct mk_err *e)
+{
+	size_t i, start, ncand = 0;
+
+	d->cand = calloc(d->nrecs / 8 + 1, 1);
+	if (!d->cand)
+		return mk_fail(e, "out of memory");
+	if (d->nrecs > 1)
+		qsort(d->recs, d->nrecs, sizeof(*d->recs), cmp_rec);
+	for (start = 0; start < d->nrecs; start = i) {
+		for (i = start + 1; i < d->nrecs &&
+		     d->recs[i].size == d->recs[start].size &&
+		     d->recs[i].kind == d->recs[start].kind; i++)
+			;
+		if (i - start < 2 || d->recs[start].kind == KIND_INLINE)
+			continue;
+		for (size_t k = start; k < i; k++) {
+			uint32_t x = d->recs[k].index;
+			d->cand[x / 8] |= (uint8_t)(1u << (x % 8));
+			ncand++;
+		}
+	}
+	/* Back in walk order: the second walk checks it meets the same files. */
+	if (d->nrecs > 1)
+		qsort(d->recs, d->nrecs, sizeof(*d->recs), cmp_index);
+	d->nbuckets = 16;
+	while (d->nbuckets < ncand)
+		d->nbuckets *= 2;
+	d->buckets = calloc(d->nbuckets, sizeof(*d->buckets));
+	d->bufa = malloc(COMPARE_CHUNK);
+	d->bufb = malloc(COMPARE_CHUNK);
+	if (!d->buckets || !d->bufa || !d->bufb)
+		return mk_fail(e, "out of memory");
+	return (long)ncand;
+}
+
+static int is_candidate(const struct dedup *d, uint64_t index)
+{
+	return (d->cand[index / 8] >> (index % 8)) & 1;
+}
+
+/* ---- reading ----------------------------------------------------- */
+
+/* How errors name a file: as the store sees it, not --store-root. */
+static const char *shown(const struct fst_node *n)
+{
+	size_t skip = n->policy ? n->policy->shown_skip : 0;
+
+	return strlen(n->src) > skip ? n->src + skip : n->src;
+}
+
+static int hash_file(const struct fst_node *n, char *buf, uint64_t *hash,
+		     struct mk_err *e)
 {
 	XXH3_state_t st;
-	int fd = open(c->node->src, O_RDONLY | O_CLOEXEC);
-	long n;
+	int fd = open(n->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	uint64_t total = 0;
+	long got;
 
 	if (fd < 0)
-		return mk_fail_errno(e, errno, "%s: cannot open", c->node->src);
+		return mk_fail_errno(e, errno, "%s: cannot open", shown(n));
 	XXH3_INITSTATE(&st);
 	XXH3_64bits_reset(&st);
-	while ((n = mk_read_full(fd, buf, COMPARE_CHUNK)) > 0) {
-		XXH3_64bits_update(&st, buf, (size_t)n);
-		total += (uint64_t)n;
+	while ((got = mk_read_full(fd, buf, COMPARE_CHUNK)) > 0) {
+		XXH3_64bits_update(&st, buf, (size_t)got);
+		total += (uint64_t)got;
+	}
+	if (got < 0) {
+		int err = errno;
+		close(fd);
+		return mk_fail_errno(e, err, "%s: cannot read", shown(n));
 	}
 	close(fd);
-	if (n < 0)
-		return mk_fail_errno(e, errno, "%s: cannot read", c->node->src);
-	if (total != c->node->size)
-		return mk_fail(e, "%s: changed size while reading",
-			       c->node->src);
-	c->hash = XXH3_64bits_digest(&st);
+	if (total != n->size)
+		return mk_fail(e, "%s: changed size while reading", shown(n));
+	*hash = XXH3_64bits_digest(&st);
 	return 0;
 }
 
-/* 1 when the two files hold the same bytes, 0 when not, -1 on error. */
-static int same_bytes(const char *a, const char *b, char *bufa, char *bufb,
+/* 1 when the two files hold the same bytes, 0 when not, -1 on error.
+ * `a` is a host path shown as `a_shown`; `b` a node. */
+static int same_bytes(const char *a, const char *a_shown,
+		      const struct fst_node *b, char *bufa, char *bufb,
 		      struct mk_err *e)
 {
-	int fa = open(a, O_RDONLY | O_CLOEXEC);
-	int fb = open(b, O_RDONLY | O_CLOEXEC);
+	int fa = open(a, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), fb = -1;
 	int result = -1;
 	long na, nb;
 
-	if (fa < 0 || fb < 0) {
-		mk_fail_errno(e, errno, "%s: cannot open", fa < 0 ? a : b);
+	if (fa < 0) {
+		mk_fail_errno(e, errno, "%s: cannot open", a_shown);
 		goto out;
 	}
-	for (;;) {
+	fb = open(b->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fb < 0) {
+		mk_fail_errno(e, errno, "%s: cannot open", shown(b));
+		goto out;
+	}
+	do {
 		na = mk_read_full(fa, bufa, COMPARE_CHUNK);
+		if (na < 0) {
+			mk_fail_errno(e, errno, "%s: cannot read", a_shown);
+			goto out;
+		}
 		nb = mk_read_full(fb, bufb, COMPARE_CHUNK);
-		if (na < 0 || nb < 0) {
-			mk_fail_errno(e, errno, "%s: cannot read", na < 0 ? a : b);
+		if (nb < 0) {
+			mk_fail_errno(e, errno, "%s: cannot read", shown(b));
 			goto out;
 		}
 		if (na != nb || memcmp(bufa, bufb, (size_t)na) != 0) {
 			result = 0;
 			goto out;
 		}
-		if (na == 0) {
-			result = 1;
-			goto out;
-		}
-	}
+	} while (na > 0);
+	result = 1;
 out:
 	if (fa >= 0)
 		close(fa);
@@ -130,81 +238,177 @@ out:
 	return result;
 }
 
-/* Within one run of equal hashes (walk order), link each member to the
- * first earlier member with the same bytes. */
-static int link_run(struct cand *v, size_t n, char *bufa, char *bufb,
-		    struct dedup_stats *stats, struct mk_err *e)
+/* ---- grouping ------------------------------------------------------ */
+
+static int add_link(struct dedup *d, uint32_t index, uint32_t owner,
+		    struct mk_err *e)
 {
-	size_t i, k;
+	if (mk_grow(&d->links, &d->links_cap, d->nlinks, sizeof(*d->links)))
+		return mk_fail(e, "out of memory");
+	d->links[d->nlinks++] = (struct pair){ index, owner };
+	return 0;
+}
 
-	for (i = 1; i < n; i++) {
-		for (k = 0; k < i; k++) {
-			int same;
+static int add_content(struct content **bucket, const struct fst_node *n, uint64_t hash, uint32_t index,
+		       struct mk_err *e)
+{
+	struct content *c = calloc(1, sizeof(*c));
 
-			if (v[k].node->same_as)
-				continue; /* only owners can be linked to */
-			same = same_bytes(v[k].node->src, v[i].node->src, bufa,
-					  bufb, e);
-			if (same < 0)
-				return -1;
-			if (same) {
-				v[i].node->same_as = v[k].node;
-				v[k].node->nlink++;
-				stats->links++;
-				stats->saved_bytes += v[i].node->size;
-				break;
-			}
+	if (!c || !(c->path = strdup(n->src))) {
+		free(c);
+		return mk_fail(e, "out of memory");
+	}
+	c->size = n->size;
+	c->hash = hash;
+	c->kind = n->mode;
+	c->shown_skip = n->policy ? n->policy->shown_skip : 0;
+	c->owner = index;
+	c->nlink = 1;
+	c->next = *bucket;
+	*bucket = c;
+	return 0;
+}
+
+struct resolve {
+	struct dedup *d;
+	uint64_t (*blocks_of)(uint64_t size);
+	struct dedup_stats *stats;
+	struct mk_err *e;
+	uint64_t index;
+};
+
+/* Links candidate `n` to the first earlier file with its bytes, or
+ * makes it the owner of a new content. */
+static int group_file(struct resolve *r, const struct fst_node *n,
+		      uint32_t index)
+{
+	struct dedup *d = r->d;
+	struct content **bucket, *c;
+	uint32_t kind = n->mode;
+	uint64_t hash;
+
+	if (hash_file(n, d->bufa, &hash, r->e))
+		return -1;
+	bucket = &d->buckets[(hash ^ n->size) & (d->nbuckets - 1)];
+	for (c = *bucket; c; c = c->next) {
+		int same;
+
+		if (c->hash != hash || c->size != n->size || c->kind != kind)
+			continue;
+		same = same_bytes(c->path, c->path + c->shown_skip, n, d->bufa,
+				  d->bufb, r->e);
+		if (same < 0)
+			return -1;
+		if (same) {
+			c->nlink++;
+			r->stats->links++;
+			r->stats->saved_bytes += n->size;
+			r->stats->saved_blocks += r->blocks_of(n->size);
+			return add_link(d, index, c->owner, r->e);
 		}
 	}
+	return add_content(bucket, n, hash, index, r->e);
+}
+
+/* The second walk must meet the files the first one noted. */
+static int same_as_noted(const struct resolve *r, const struct fst_node *n,
+			 uint64_t index)
+{
+	const struct rec *rec = index < r->d->nrecs ? &r->d->recs[index] : NULL;
+
+	if (rec && rec->size == n->size &&
+	    rec->kind == (n->src ? n->mode : KIND_INLINE))
+		return 0;
+	return mk_fail(r->e, "%s: changed while being read",
+		       n->src ? shown(n) : n->name);
+}
+
+static int resolve_node(struct fst_node *n, void *ctx)
+{
+	struct resolve *r = ctx;
+	uint64_t index;
+
+	if (n->kind != FST_FILE || n->size == 0)
+		return 0;
+	index = r->index++;
+	if (same_as_noted(r, n, index))
+		return -1;
+	return is_candidate(r->d, index) ? group_file(r, n, (uint32_t)index)
+					 : 0;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Owners with more than one link, sorted; the contents are freed. */
+static int collect_owners(struct dedup *d, struct mk_err *e)
+{
+	size_t b, n = 0;
+	struct content *c;
+
+	for (b = 0; b < d->nbuckets; b++)
+		for (c = d->buckets[b]; c; c = c->next)
+			n += c->nlink > 1;
+	d->owners = malloc((n ? n : 1) * sizeof(*d->owners));
+	if (!d->owners)
+		return mk_fail(e, "out of memory");
+	for (b = 0; b < d->nbuckets; b++)
+		for (c = d->buckets[b]; c; c = c->next)
+			if (c->nlink > 1)
+				d->owners[d->nowners++] =
+					(struct pair){ c->owner, c->nlink };
+	if (d->nowners > 1)
+		qsort(d->owners, d->nowners, sizeof(*d->owners), cmp_pair);
+	free_contents(d);
 	return 0;
 }
 
-static int dedup_bucket(struct cand *v, size_t n, char *bufa, char *bufb,
-			struct dedup_stats *stats, struct mk_err *e)
+int dedup_resolve(struct dedup *d, struct fst_node *root,
+		  uint64_t (*blocks_of)(uint64_t size),
+		  struct dedup_stats *stats, struct mk_err *e)
 {
-	size_t i, start;
-
-	for (i = 0; i < n; i++)
-		if (hash_file(&v[i], bufa, e))
-			return -1;
-	qsort(v, n, sizeof(*v), cmp_hash);
-	for (start = 0; start < n; start = i) {
-		for (i = start + 1; i < n && v[i].hash == v[start].hash; i++)
-			;
-		if (i - start > 1 &&
-		    link_run(v + start, i - start, bufa, bufb, stats, e))
-			return -1;
-	}
-	return 0;
-}
-
-int dedup_tree(struct fst_node *root, struct dedup_stats *stats,
-	       struct mk_err *e)
-{
-	struct collect c = { 0 };
-	char *bufa = malloc(COMPARE_CHUNK), *bufb = malloc(COMPARE_CHUNK);
-	size_t i, start;
-	int rc = 0;
+	struct resolve r = { d, blocks_of, stats, e, 0 };
+	long ncand;
 
 	memset(stats, 0, sizeof(*stats));
-	if (!bufa || !bufb || fst_walk(root, collect_file, &c) || c.failed) {
-		rc = mk_fail(e, "out of memory");
-		goto out;
+	ncand = mark_candidates(d, e);
+	if (ncand < 0)
+		return -1;
+	/* Only candidates are read, so without any there is no walk. */
+	if (ncand > 0 && fst_walk(root, resolve_node, &r, e))
+		return -1;
+	if (ncand > 0 && r.index != d->nrecs)
+		return mk_fail(e, "the store changed while being read (%llu "
+			       "files, then %llu)",
+			       (unsigned long long)d->nrecs,
+			       (unsigned long long)r.index);
+	return collect_owners(d, e);
+}
+
+static const struct pair *find(const struct pair *v, size_t n, uint64_t index)
+{
+	struct pair key = { (uint32_t)index, 0 };
+
+	return n ? bsearch(&key, v, n, sizeof(*v), cmp_pair) : NULL;
+}
+
+uint64_t dedup_owner(const struct dedup *d, uint64_t index, uint64_t size,
+		     uint32_t *nlink)
+{
+	const struct pair *p;
+
+	if (index >= d->nrecs || d->recs[index].size != size)
+		return DEDUP_CHANGED;
+	p = find(d->links, d->nlinks, index);
+	if (p) {
+		*nlink = 0;
+		return p->value;
 	}
-	if (c.n > 1) /* c.v is NULL when there are none */
-		qsort(c.v, c.n, sizeof(*c.v), cmp_size_mode);
-	for (start = 0; rc == 0 && start < c.n; start = i) {
-		for (i = start + 1; i < c.n &&
-		     c.v[i].node->size == c.v[start].node->size &&
-		     c.v[i].node->mode == c.v[start].node->mode; i++)
-			;
-		if (i - start > 1)
-			rc = dedup_bucket(c.v + start, i - start, bufa, bufb,
-					  stats, e);
-	}
-out:
-	free(c.v);
-	free(bufa);
-	free(bufb);
-	return rc;
+	p = find(d->owners, d->nowners, index);
+	*nlink = p ? p->value : 1;
+	return index;
 }

@@ -2,10 +2,14 @@
  * dedup.h - which regular files share one inode.
  *
  * Owns: finding every group of non-empty regular files with identical
- * bytes and the same mode (XXH3 to find candidates, a byte-for-byte
- * comparison to confirm), and linking each member to the first of its
- * group in walk order, as `nix-store --optimise` would.  Does not own:
- * the walk order itself (fstree.c) or writing inodes (ext4fs.c).
+ * bytes and the same mode (only files that share size and mode with
+ * another are read: XXH3 finds candidates, a byte-for-byte comparison
+ * confirms them), each member linked to the first of its group in walk
+ * order, as `nix-store --optimise` would; and answering, during a later
+ * walk, which inode a file shares.  Files are named by their index: 0,
+ * 1, 2… over non-empty regular files in walk order.  Memory: 16 bytes
+ * per non-empty file, plus one path per distinct candidate content.
+ * Does not own: the walk order (fstree.c) or inodes (ext4fs.c).
  */
 #ifndef MK_DEDUP_H
 #define MK_DEDUP_H
@@ -15,13 +19,35 @@
 #include "err.h"
 #include "fstree.h"
 
+struct dedup;
+
 struct dedup_stats {
-	uint64_t links;       /* files that became a link to another */
-	uint64_t saved_bytes; /* their sizes, added up */
+	uint64_t links;        /* files that became a link to another */
+	uint64_t saved_bytes;  /* their sizes, added up */
+	uint64_t saved_blocks; /* their cost under `blocks_of`, added up */
 };
 
-/* Sets `same_as` and `nlink` over the whole tree. */
-int dedup_tree(struct fst_node *root, struct dedup_stats *stats,
-	       struct mk_err *e);
+struct dedup *dedup_new(void);
+void dedup_free(struct dedup *d);
+
+/* Records one node of the first walk (call it for every node, in walk
+ * order; only non-empty regular files count). */
+int dedup_note(struct dedup *d, const struct fst_node *n, struct mk_err *e);
+
+/*
+ * Walks `root` again, reading only the candidates, and decides the
+ * groups.  `blocks_of(size)` is what one file of that size costs, so
+ * that the stats say how much smaller the filesystem gets.
+ */
+int dedup_resolve(struct dedup *d, struct fst_node *root,
+		  uint64_t (*blocks_of)(uint64_t size),
+		  struct dedup_stats *stats, struct mk_err *e);
+
+/* The index of the file whose inode file `index` (of `size` bytes)
+ * shares, itself when none, and for an owner the number of links; or
+ * DEDUP_CHANGED when that is not the file the first walk noted. */
+#define DEDUP_CHANGED UINT64_MAX
+uint64_t dedup_owner(const struct dedup *d, uint64_t index, uint64_t size,
+		     uint32_t *nlink);
 
 #endif

@@ -33,6 +33,7 @@
 #define MAX_SIZE_ROUNDS 16           /* fixed-point iterations on size */
 #define NULL_DEVICE "/dev/null"      /* io target for geometry trials */
 #define MIN_FS_BLOCKS 8192           /* 32 MiB: smaller gets no journal */
+#define DIR_USABLE (EXT4FS_BLOCK_SIZE - sizeof(struct ext2_dir_entry_tail))
 
 static int fail_ext2(struct mk_err *e, errcode_t err, const char *what)
 {
@@ -165,11 +166,6 @@ static int ext2_file_type(const struct fst_node *n)
 	}
 }
 
-static uint32_t node_ino(const struct fst_node *n)
-{
-	return n->same_as ? n->same_as->ino : n->ino;
-}
-
 /* Entry i of a directory: ".", "..", then its entries in order. */
 static struct dirent_src dir_entry(const struct fst_node *d, uint32_t parent,
 				   size_t i)
@@ -180,7 +176,7 @@ static struct dirent_src dir_entry(const struct fst_node *d, uint32_t parent,
 		return (struct dirent_src){ i ? ".." : ".", i + 1,
 					    i ? parent : d->ino, EXT2_FT_DIR };
 	k = d->kids[i - 2];
-	return (struct dirent_src){ k->name, strlen(k->name), node_ino(k),
+	return (struct dirent_src){ k->name, strlen(k->name), k->ino,
 				    ext2_file_type(k) };
 }
 
@@ -265,38 +261,45 @@ static uint64_t extent_blocks(uint64_t blocks)
 	return mk_div_ceil(runs, EXTENTS_PER_BLOCK) + 1;
 }
 
-struct measure {
-	struct ext4fs_need *need;
-	uint32_t usable;
-};
-
-static int measure_node(struct fst_node *n, void *ctx)
+uint64_t ext4fs_file_blocks(uint64_t size)
 {
-	struct measure *m = ctx;
+	uint64_t data = mk_div_ceil(size, EXT4FS_BLOCK_SIZE);
+
+	return data + extent_blocks(data);
+}
+
+void ext4fs_need_init(struct ext4fs_need *need)
+{
+	need->blocks = 0;
+	/* Inodes 1 to 10 are reserved; the walk counts the root (2). */
+	need->inodes = EXT2_GOOD_OLD_FIRST_INO - 2;
+}
+
+void ext4fs_measure_node(struct ext4fs_need *need, const struct fst_node *n)
+{
 	uint64_t blocks = 0;
 
-	if (n->same_as)
-		return 0;
-	m->need->inodes++;
+	need->inodes++;
 	if (n->kind == FST_DIR)
-		blocks = dir_pack(NULL, n, 0, m->usable, NULL);
+		blocks = dir_pack(NULL, n, 0, DIR_USABLE, NULL);
 	else if (n->kind == FST_FILE)
 		blocks = mk_div_ceil(n->size, EXT4FS_BLOCK_SIZE);
 	else if (strlen(n->target) > FAST_SYMLINK_MAX)
 		blocks = 1;
-	m->need->blocks += blocks + extent_blocks(blocks);
+	need->blocks += blocks + extent_blocks(blocks);
+}
+
+static int measure_visit(struct fst_node *n, void *ctx)
+{
+	ext4fs_measure_node(ctx, n);
 	return 0;
 }
 
-void ext4fs_measure(const struct fst_node *root, struct ext4fs_need *need)
+int ext4fs_measure(struct fst_node *root, struct ext4fs_need *need,
+		   struct mk_err *e)
 {
-	struct measure m = { need, EXT4FS_BLOCK_SIZE -
-					   sizeof(struct ext2_dir_entry_tail) };
-
-	need->blocks = 0;
-	need->inodes = EXT2_GOOD_OLD_FIRST_INO - 1; /* reserved, root too */
-	fst_walk((struct fst_node *)root, measure_node, &m);
-	need->inodes--; /* the walk counted the root a second time */
+	ext4fs_need_init(need);
+	return fst_walk(root, measure_visit, need, e);
 }
 
 int ext4fs_add_lost_found(struct fst_node *root, uint32_t time,
@@ -441,27 +444,25 @@ struct writer {
 	ext2_ino_t next_ino;
 	uint32_t usable;   /* directory block bytes before the tail */
 	char *buf;         /* DATA_CHUNK_BLOCKS blocks */
+	const struct ext4fs_links *links;
+	uint64_t file_index;      /* non-empty regular files so far */
+	struct owner_ino *owners; /* inodes of files with links, by index */
+	size_t nowners, owners_cap;
+	const struct fst_node *lost_found;
 	struct mk_err *e;
+};
+
+struct owner_ino {
+	uint64_t index;
+	uint32_t ino;
 };
 
 struct run {
 	uint64_t lblk, pblk, len;
 };
 
-static int assign_ino(struct fst_node *n, void *ctx)
-{
-	struct writer *w = ctx;
-
-	if (n->ino || n->same_as)
-		return 0;
-	if (w->next_ino > w->fs->super->s_inodes_count)
-		return mk_fail(w->e, "%s: out of inodes", w->label);
-	n->ino = w->next_ino++;
-	return 0;
-}
-
 static void inode_base(const struct fst_node *n, uint16_t type,
-		       struct ext2_inode_large *in)
+		       uint32_t nlink, struct ext2_inode_large *in)
 {
 	memset(in, 0, sizeof(*in));
 	in->i_mode = (uint16_t)(type | n->mode);
@@ -472,7 +473,7 @@ static void inode_base(const struct fst_node *n, uint16_t type,
 	in->i_atime = in->i_ctime = in->i_mtime = in->i_crtime = n->time;
 	in->i_extra_isize = sizeof(struct ext2_inode_large) -
 			    EXT2_GOOD_OLD_INODE_SIZE;
-	in->i_links_count = (uint16_t)n->nlink;
+	in->i_links_count = (uint16_t)nlink;
 }
 
 static int fail_alloc(struct writer *w, errcode_t err, const char *what)
@@ -528,15 +529,9 @@ static int map_runs(struct writer *w, ext2_ino_t ino,
 		if (!(ex.e_flags & EXT2_EXTENT_FLAGS_LEAF) ||
 		    (ex.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
 			continue;
-		if (*nruns == cap) {
-			struct run *nr;
-			cap = cap ? cap * 2 : 8;
-			nr = realloc(*runs, cap * sizeof(*nr));
-			if (!nr) {
-				ext2fs_extent_free(h);
-				return mk_fail(w->e, "out of memory");
-			}
-			*runs = nr;
+		if (mk_grow(runs, &cap, *nruns, sizeof(**runs))) {
+			ext2fs_extent_free(h);
+			return mk_fail(w->e, "out of memory");
 		}
 		(*runs)[(*nruns)++] = (struct run){ ex.e_lblk, ex.e_pblk,
 						    ex.e_len };
@@ -637,7 +632,8 @@ static int copy_content(struct writer *w, const struct fst_node *n,
 	return rc;
 }
 
-static int write_file(struct writer *w, const struct fst_node *n)
+static int write_file(struct writer *w, const struct fst_node *n,
+		      uint32_t nlink)
 {
 	struct ext2_inode_large in;
 	struct run *runs = NULL;
@@ -645,7 +641,7 @@ static int write_file(struct writer *w, const struct fst_node *n)
 	int rc;
 
 	ext2fs_inode_alloc_stats2(w->fs, n->ino, +1, 0);
-	inode_base(n, LINUX_S_IFREG, &in);
+	inode_base(n, LINUX_S_IFREG, nlink, &in);
 	rc = alloc_blocks(w, n->ino, &in,
 			  mk_div_ceil(n->size, EXT4FS_BLOCK_SIZE));
 	if (rc == 0)
@@ -669,7 +665,7 @@ static int write_symlink(struct writer *w, const struct fst_node *n)
 		return mk_fail(w->e, "symlink target too long (%zu bytes): %s",
 			       len, n->target);
 	ext2fs_inode_alloc_stats2(w->fs, n->ino, +1, 0);
-	inode_base(n, LINUX_S_IFLNK, &in);
+	inode_base(n, LINUX_S_IFLNK, 1, &in);
 	if (len <= FAST_SYMLINK_MAX) {
 		/* A fast symlink keeps its target in i_block. */
 		memcpy(in.i_block, n->target, len);
@@ -714,8 +710,70 @@ static int write_dir_blocks(struct writer *w, const struct fst_node *d,
 	return rc;
 }
 
-static int write_tree(struct writer *w, struct fst_node *d, uint32_t parent);
+static int new_ino(struct writer *w, struct fst_node *n)
+{
+	if (n == w->lost_found)
+		return 0; /* numbered before the walk */
+	if (w->next_ino > w->fs->super->s_inodes_count)
+		return mk_fail(w->e, "%s filesystem is out of inodes", w->label);
+	n->ino = w->next_ino++;
+	return 0;
+}
 
+static uint32_t owner_ino(const struct writer *w, uint64_t index)
+{
+	size_t lo = 0, hi = w->nowners;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (w->owners[mid].index < index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->nowners && w->owners[lo].index == index
+		       ? w->owners[lo].ino : 0;
+}
+
+static int remember_owner(struct writer *w, uint64_t index, uint32_t ino)
+{
+	if (mk_grow(&w->owners, &w->owners_cap, w->nowners, sizeof(*w->owners)))
+		return mk_fail(w->e, "out of memory");
+	w->owners[w->nowners++] = (struct owner_ino){ index, ino };
+	return 0;
+}
+
+/* A regular file: its own inode with its data, or a link to an earlier
+ * file's inode. */
+static int place_file(struct writer *w, struct fst_node *f)
+{
+	uint64_t index, owner;
+	uint32_t nlink = 1;
+
+	if (f->size == 0)
+		return new_ino(w, f) || write_file(w, f, 1);
+	index = w->file_index++;
+	owner = w->links ? w->links->owner(w->links->ctx, index, f->size,
+					   &nlink)
+			 : index;
+	if (owner == EXT4FS_TREE_CHANGED)
+		return mk_fail(w->e, "%s: changed while being read",
+			       f->src ? f->src + f->policy->shown_skip : f->name);
+	if (owner != index) {
+		f->ino = owner_ino(w, owner);
+		return f->ino ? 0 : mk_fail(w->e, "%s: no inode for a hardlink "
+					    "(the tree changed between passes)",
+					    f->src ? f->src : f->name);
+	}
+	if (new_ino(w, f) || write_file(w, f, nlink))
+		return -1;
+	return nlink > 1 ? remember_owner(w, index, f->ino) : 0;
+}
+
+static int write_dir(struct writer *w, struct fst_node *d, uint32_t parent);
+
+/* Every entry of a directory in order, subdirectories depth first, so
+ * that inode numbers and data follow the walk. */
 static int write_entries(struct writer *w, struct fst_node *d)
 {
 	size_t i;
@@ -725,42 +783,51 @@ static int write_entries(struct writer *w, struct fst_node *d)
 		struct fst_node *k = d->kids[i];
 
 		if (k->kind == FST_DIR)
-			rc = write_tree(w, k, d->ino);
+			rc = new_ino(w, k) || write_dir(w, k, d->ino);
 		else if (k->kind == FST_SYMLINK)
-			rc = write_symlink(w, k);
-		else if (!k->same_as)
-			rc = write_file(w, k);
+			rc = new_ino(w, k) || write_symlink(w, k);
+		else
+			rc = place_file(w, k);
 	}
-	return rc;
+	return rc ? -1 : 0;
 }
 
-/* A directory, then everything below it, in walk order. */
-static int write_tree(struct writer *w, struct fst_node *d, uint32_t parent)
+/* A directory whose inode is numbered: everything below it, then its
+ * own blocks, which need the entries' inode numbers. */
+static int write_dir(struct writer *w, struct fst_node *d, uint32_t parent)
 {
 	struct ext2_inode_large in;
-	uint64_t nblocks = dir_pack(w->fs, d, parent, w->usable, NULL);
-	char *blocks = calloc(nblocks, EXT4FS_BLOCK_SIZE);
+	uint64_t nblocks;
 	uint32_t subdirs = 0;
+	char *blocks;
 	size_t i;
 	int rc;
 
-	if (!blocks)
-		return mk_fail(w->e, "out of memory");
-	for (i = 0; i < d->nkids; i++)
+	if (fst_load(d, w->e))
+		return -1;
+	rc = write_entries(w, d);
+	nblocks = dir_pack(w->fs, d, parent, w->usable, NULL);
+	blocks = rc ? NULL : calloc(nblocks, EXT4FS_BLOCK_SIZE);
+	if (rc == 0 && !blocks)
+		rc = mk_fail(w->e, "out of memory");
+	for (i = 0; rc == 0 && i < d->nkids; i++)
 		subdirs += d->kids[i]->kind == FST_DIR;
-	dir_pack(w->fs, d, parent, w->usable, blocks);
-	ext2fs_inode_alloc_stats2(w->fs, d->ino, +1, 1);
-	inode_base(d, LINUX_S_IFDIR, &in);
-	/* dir_nlink: past the 16-bit limit the count is just 1. */
-	in.i_links_count = 2 + subdirs < DIR_NLINK_MAX ? 2 + subdirs : 1;
-	rc = write_dir_blocks(w, d, &in, blocks, nblocks);
+	if (rc == 0) {
+		dir_pack(w->fs, d, parent, w->usable, blocks);
+		ext2fs_inode_alloc_stats2(w->fs, d->ino, +1, 1);
+		inode_base(d, LINUX_S_IFDIR,
+			   /* dir_nlink: past the limit the count is 1 */
+			   2 + subdirs < DIR_NLINK_MAX ? 2 + subdirs : 1, &in);
+		rc = write_dir_blocks(w, d, &in, blocks, nblocks);
+	}
 	free(blocks);
 	if (rc == 0)
 		rc = write_inode(w, d->ino, &in, nblocks * EXT4FS_BLOCK_SIZE);
-	return rc ? rc : write_entries(w, d);
+	fst_unload(d);
+	return rc;
 }
 
-static int number_inodes(struct writer *w, struct fst_node *root)
+static int start_numbering(struct writer *w, struct fst_node *root)
 {
 	struct fst_node *lf = fst_child(root, EXT4FS_LOST_FOUND);
 
@@ -768,60 +835,47 @@ static int number_inodes(struct writer *w, struct fst_node *root)
 		return mk_fail(w->e, "%s: tree has no lost+found", w->label);
 	root->ino = EXT2_ROOT_INO;
 	lf->ino = EXT2_FIRST_INO(w->fs->super); /* where mke2fs puts it */
+	w->lost_found = lf;
 	w->next_ino = lf->ino + 1;
-	return fst_walk(root, assign_ino, w);
-}
-
-static void clear_inos(struct fst_node *root);
-
-int ext4fs_write(const char *image_path, int image_fd,
-		 const struct ext4fs_spec *spec, struct fst_node *root,
-		 struct ext4fs_stats *stats, struct mk_err *e)
-{
-	struct ext4fs_need need;
-	struct writer w = { .fd = image_fd, .image = image_path,
-			    .label = spec->label, .offset = spec->offset,
-			    .usable = EXT4FS_BLOCK_SIZE -
-				      sizeof(struct ext2_dir_entry_tail),
-			    .e = e };
-	errcode_t err;
-	int rc;
-
-	ext4fs_measure(root, &need);
-	w.buf = malloc((size_t)DATA_CHUNK_BLOCKS * EXT4FS_BLOCK_SIZE);
-	if (!w.buf)
-		return mk_fail(e, "out of memory");
-	if (fs_create(image_path, spec, need.inodes, &w.fs, e)) {
-		free(w.buf);
-		return -1;
-	}
-	clear_inos(root);
-	rc = number_inodes(&w, root);
-	if (rc == 0)
-		rc = write_tree(&w, root, EXT2_ROOT_INO);
-	if (rc == 0) {
-		stats->size = ext2fs_blocks_count(w.fs->super) * EXT4FS_BLOCK_SIZE;
-		stats->used = stats->size - ext2fs_free_blocks_count(w.fs->super) *
-						    EXT4FS_BLOCK_SIZE;
-		stats->inodes = w.fs->super->s_inodes_count;
-		err = ext2fs_close_free(&w.fs);
-		if (err)
-			rc = fail_ext2(e, err, "cannot finish the filesystem");
-	} else {
-		ext2fs_free(w.fs);
-	}
-	free(w.buf);
-	return rc;
-}
-
-static int clear_ino(struct fst_node *n, void *ctx)
-{
-	(void)ctx;
-	n->ino = 0;
 	return 0;
 }
 
-static void clear_inos(struct fst_node *root)
+static int fs_finish(struct writer *w, struct ext4fs_stats *stats)
 {
-	fst_walk(root, clear_ino, NULL);
+	errcode_t err;
+
+	stats->size = ext2fs_blocks_count(w->fs->super) * EXT4FS_BLOCK_SIZE;
+	stats->used = stats->size -
+		      ext2fs_free_blocks_count(w->fs->super) * EXT4FS_BLOCK_SIZE;
+	stats->inodes = w->fs->super->s_inodes_count;
+	err = ext2fs_close_free(&w->fs);
+	return err ? fail_ext2(w->e, err, "cannot finish the filesystem") : 0;
+}
+
+int ext4fs_write(const char *image_path, int image_fd,
+		 const struct ext4fs_spec *spec, struct fst_node *root,
+		 const struct ext4fs_links *links, struct ext4fs_stats *stats,
+		 struct mk_err *e)
+{
+	struct writer w = { .fd = image_fd, .image = image_path,
+			    .label = spec->label, .offset = spec->offset,
+			    .usable = DIR_USABLE, .links = links, .e = e };
+	int rc;
+
+	w.buf = malloc((size_t)DATA_CHUNK_BLOCKS * EXT4FS_BLOCK_SIZE);
+	if (!w.buf)
+		return mk_fail(e, "out of memory");
+	rc = fs_create(image_path, spec, spec->inodes, &w.fs, e);
+	if (rc == 0) {
+		rc = start_numbering(&w, root);
+		if (rc == 0)
+			rc = write_dir(&w, root, EXT2_ROOT_INO);
+		if (rc == 0)
+			rc = fs_finish(&w, stats);
+		else
+			ext2fs_free(w.fs);
+	}
+	free(w.owners);
+	free(w.buf);
+	return rc;
 }

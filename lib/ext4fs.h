@@ -28,6 +28,7 @@ struct ext4fs_spec {
 	uint32_t time;                   /* superblock and internal times */
 	uint64_t offset;                 /* partition start, bytes */
 	uint64_t size;                   /* partition size, bytes */
+	uint64_t inodes;                 /* inodes the tree needs */
 };
 
 /* What a tree occupies beyond the filesystem's own metadata. */
@@ -42,12 +43,36 @@ struct ext4fs_stats {
 	uint64_t inodes;     /* inodes in the filesystem */
 };
 
+/*
+ * Which inode each regular file gets: `owner` answers, for the index-th
+ * non-empty regular file in walk order (of `size` bytes), the index of
+ * the file whose inode it shares (itself for its own inode) and, for an
+ * owner, its link count; EXT4FS_TREE_CHANGED when the file is not the
+ * one it knew.  NULL: every file its own inode.
+ */
+#define EXT4FS_TREE_CHANGED UINT64_MAX
+struct ext4fs_links {
+	uint64_t (*owner)(const void *ctx, uint64_t index, uint64_t size,
+			  uint32_t *nlink);
+	const void *ctx;
+};
+
 /* Adds lost+found (as mke2fs makes it) to a root that has none. */
 int ext4fs_add_lost_found(struct fst_node *root, uint32_t time,
 			  struct mk_err *e);
 
-/* Measures the tree, which must already have lost+found and dedup. */
-void ext4fs_measure(const struct fst_node *root, struct ext4fs_need *need);
+/* Measuring, one node at a time during a walk (the tree must have
+ * lost+found): start with ext4fs_need_init, then every node in walk
+ * order, every file counted as its own inode. */
+void ext4fs_need_init(struct ext4fs_need *need);
+void ext4fs_measure_node(struct ext4fs_need *need, const struct fst_node *n);
+
+/* Both of the above over a whole tree. */
+int ext4fs_measure(struct fst_node *root, struct ext4fs_need *need,
+		   struct mk_err *e);
+
+/* Blocks one regular file of `size` bytes takes (data and extents). */
+uint64_t ext4fs_file_blocks(uint64_t size);
 
 /* Smallest filesystem size (bytes) that holds `need` with `headroom`
  * bytes still free. */
@@ -56,11 +81,12 @@ int ext4fs_min_size(const struct ext4fs_need *need, uint64_t headroom,
 
 /*
  * Makes the filesystem in `image_path` at spec->offset and writes the
- * tree into it.  File data goes through `image_fd` (open on the same
- * file) so that all-zero blocks stay holes.
+ * tree into it, in one walk.  File data goes through `image_fd` (open
+ * on the same file) so that all-zero blocks stay holes.
  */
 int ext4fs_write(const char *image_path, int image_fd,
 		 const struct ext4fs_spec *spec, struct fst_node *root,
-		 struct ext4fs_stats *stats, struct mk_err *e);
+		 const struct ext4fs_links *links, struct ext4fs_stats *stats,
+		 struct mk_err *e);
 
 #endif

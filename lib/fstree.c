@@ -37,7 +37,6 @@ struct fst_node *fst_new(const char *name, enum fst_kind kind, uint16_t mode,
 	n->kind = kind;
 	n->mode = mode;
 	n->time = time;
-	n->nlink = 1;
 	return n;
 }
 
@@ -85,7 +84,13 @@ int fst_sort(struct fst_node *root, struct mk_err *e)
 	return 0;
 }
 
-static int scan_symlink(const char *src, const char *shown,
+static const char *shown(const struct fst_policy *policy, const char *src)
+{
+	return strlen(src) > policy->shown_skip ? src + policy->shown_skip
+						: src;
+}
+
+static int scan_symlink(const char *src, const struct fst_policy *policy,
 			struct fst_node *n, const struct stat *st,
 			struct mk_err *e)
 {
@@ -97,17 +102,30 @@ static int scan_symlink(const char *src, const char *shown,
 		return mk_fail(e, "out of memory");
 	len = readlink(src, n->target, cap);
 	if (len < 0)
-		return mk_fail_errno(e, errno, "%s: cannot read symlink", shown);
+		return mk_fail_errno(e, errno, "%s: cannot read symlink",
+				     shown(policy, src));
 	if ((size_t)len >= cap)
-		return mk_fail(e, "%s: symlink changed while reading", shown);
+		return mk_fail(e, "%s: symlink changed while reading",
+			       shown(policy, src));
 	n->target[len] = '\0';
 	return 0;
 }
 
-static int scan_dir(const char *src, const char *shown, struct fst_node *n,
-		    const struct fst_policy *policy, struct mk_err *e);
+static struct fst_node *node_for(const struct stat *st, const char *name,
+				 const struct fst_policy *policy)
+{
+	if (S_ISREG(st->st_mode))
+		return fst_new(name, FST_FILE,
+			       (st->st_mode & ANY_EXEC_BITS) ? policy->exec_mode
+							     : policy->file_mode,
+			       policy->time);
+	if (S_ISDIR(st->st_mode))
+		return fst_new(name, FST_DIR, policy->dir_mode, policy->time);
+	return fst_new(name, FST_SYMLINK, policy->symlink_mode, policy->time);
+}
 
-static int scan_node(const char *src, const char *shown, const char *name,
+/* Takes ownership of `src` (a malloc'd host path). */
+static int scan_node(char *src, const char *name,
 		     const struct fst_policy *policy, struct fst_node **out,
 		     struct mk_err *e)
 {
@@ -115,36 +133,32 @@ static int scan_node(const char *src, const char *shown, const char *name,
 	struct fst_node *n;
 	int rc = 0;
 
-	if (lstat(src, &st) != 0)
-		return mk_fail_errno(e, errno, "%s", shown);
-	if (S_ISREG(st.st_mode))
-		n = fst_new(name, FST_FILE,
-			    (st.st_mode & ANY_EXEC_BITS) ? policy->exec_mode
-							 : policy->file_mode,
-			    policy->time);
-	else if (S_ISDIR(st.st_mode))
-		n = fst_new(name, FST_DIR, policy->dir_mode, policy->time);
-	else if (S_ISLNK(st.st_mode))
-		n = fst_new(name, FST_SYMLINK, policy->symlink_mode,
-			    policy->time);
-	else
-		return mk_fail(e, "%s: is a %s; a store path holds only files, "
-			       "directories and symlinks", shown,
-			       S_ISFIFO(st.st_mode)   ? "fifo"
-			       : S_ISSOCK(st.st_mode) ? "socket"
-						      : "device node");
-	if (!n)
-		return mk_fail(e, "out of memory");
-	if (n->kind == FST_FILE) {
-		n->size = (uint64_t)st.st_size;
-		n->src = strdup(src);
-		if (!n->src)
-			rc = mk_fail(e, "out of memory");
-	} else if (n->kind == FST_SYMLINK) {
-		rc = scan_symlink(src, shown, n, &st, e);
-	} else {
-		rc = scan_dir(src, shown, n, policy, e);
+	if (lstat(src, &st) != 0) {
+		rc = mk_fail_errno(e, errno, "%s", shown(policy, src));
+		free(src);
+		return rc;
 	}
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) &&
+	    !S_ISLNK(st.st_mode)) {
+		rc = mk_fail(e, "%s: is a %s; a store path holds only files, "
+			     "directories and symlinks", shown(policy, src),
+			     S_ISFIFO(st.st_mode)   ? "fifo"
+			     : S_ISSOCK(st.st_mode) ? "socket"
+						    : "device node");
+		free(src);
+		return rc;
+	}
+	n = node_for(&st, name, policy);
+	if (!n) {
+		free(src);
+		return mk_fail(e, "out of memory");
+	}
+	n->src = src;
+	n->policy = policy;
+	if (n->kind == FST_FILE)
+		n->size = (uint64_t)st.st_size;
+	else if (n->kind == FST_SYMLINK)
+		rc = scan_symlink(src, policy, n, &st, e);
 	if (rc) {
 		fst_free(n);
 		return -1;
@@ -153,64 +167,83 @@ static int scan_node(const char *src, const char *shown, const char *name,
 	return 0;
 }
 
-static int scan_entry(const char *src, const char *shown, const char *name,
-		      struct fst_node *dir, const struct fst_policy *policy,
-		      struct mk_err *e)
+int fst_scan(const char *src, const char *name,
+	     const struct fst_policy *policy, struct fst_node **out,
+	     struct mk_err *e)
 {
-	char *ksrc = mk_path_join(src, name);
-	char *kshown = mk_path_join(shown, name);
-	struct fst_node *kid = NULL;
-	int rc;
+	char *copy = strdup(src);
 
-	if (!ksrc || !kshown)
-		rc = mk_fail(e, "out of memory");
-	else
-		rc = scan_node(ksrc, kshown, name, policy, &kid, e);
-	if (rc == 0 && fst_add(dir, kid, e)) {
-		fst_free(kid);
-		rc = -1;
-	}
-	free(ksrc);
-	free(kshown);
-	return rc;
+	if (!copy)
+		return mk_fail(e, "out of memory");
+	return scan_node(copy, name, policy, out, e);
 }
 
-static int scan_dir(const char *src, const char *shown, struct fst_node *n,
-		    const struct fst_policy *policy, struct mk_err *e)
+static int load_entry(struct fst_node *dir, const char *name,
+		      struct mk_err *e)
 {
-	DIR *d = opendir(src);
+	char *ksrc = mk_path_join(dir->src, name);
+	struct fst_node *kid = NULL;
+
+	if (!ksrc)
+		return mk_fail(e, "out of memory");
+	if (scan_node(ksrc, name, dir->policy, &kid, e))
+		return -1;
+	if (fst_add(dir, kid, e)) {
+		fst_free(kid);
+		return -1;
+	}
+	return 0;
+}
+
+int fst_load(struct fst_node *dir, struct mk_err *e)
+{
+	DIR *d;
 	struct dirent *de;
 	int rc = 0;
 
+	if (dir->kind != FST_DIR || !dir->src || dir->loaded)
+		return 0;
+	d = opendir(dir->src);
 	if (!d)
 		return mk_fail_errno(e, errno, "%s: cannot read directory",
-				     shown);
+				     shown(dir->policy, dir->src));
 	for (;;) {
 		errno = 0;
 		de = readdir(d);
 		if (!de) {
 			if (errno)
 				rc = mk_fail_errno(e, errno, "%s: cannot read "
-						   "directory", shown);
+						   "directory",
+						   shown(dir->policy, dir->src));
 			break;
 		}
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		rc = scan_entry(src, shown, de->d_name, n, policy, e);
+		rc = load_entry(dir, de->d_name, e);
 		if (rc)
 			break;
 	}
 	closedir(d);
-	if (rc == 0 && n->nkids > 1)
-		qsort(n->kids, n->nkids, sizeof(n->kids[0]), cmp_names);
+	dir->loaded = 1;
+	if (rc == 0 && dir->nkids > 1)
+		qsort(dir->kids, dir->nkids, sizeof(dir->kids[0]), cmp_names);
+	if (rc)
+		fst_unload(dir);
 	return rc;
 }
 
-int fst_scan(const char *src, const char *shown, const char *name,
-	     const struct fst_policy *policy, struct fst_node **out,
-	     struct mk_err *e)
+void fst_unload(struct fst_node *dir)
 {
-	return scan_node(src, shown, name, policy, out, e);
+	size_t i;
+
+	if (dir->kind != FST_DIR || !dir->src)
+		return;
+	for (i = 0; i < dir->nkids; i++)
+		fst_free(dir->kids[i]);
+	free(dir->kids);
+	dir->kids = NULL;
+	dir->nkids = 0;
+	dir->loaded = 0;
 }
 
 struct fst_node *fst_child(const struct fst_node *dir, const char *name)
@@ -224,13 +257,17 @@ struct fst_node *fst_child(const struct fst_node *dir, const char *name)
 }
 
 int fst_walk(struct fst_node *root, int (*fn)(struct fst_node *n, void *ctx),
-	     void *ctx)
+	     void *ctx, struct mk_err *e)
 {
 	size_t i;
-	int rc = fn(root, ctx);
+	int rc;
 
+	if (fst_load(root, e))
+		return -1;
+	rc = fn(root, ctx);
 	for (i = 0; rc == 0 && root->kind == FST_DIR && i < root->nkids; i++)
-		rc = fst_walk(root->kids[i], fn, ctx);
+		rc = fst_walk(root->kids[i], fn, ctx, e);
+	fst_unload(root);
 	return rc;
 }
 

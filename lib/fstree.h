@@ -1,12 +1,14 @@
 /*
- * fstree.h - the in-memory tree a filesystem is written from.
+ * fstree.h - the tree a filesystem is written from.
  *
  * Owns: the node type (directory, regular file, symlink) with the exact
  * metadata it will get on disk, reading a source tree into nodes without
- * ever following a symlink, sorting entries in byte order, and the
- * walk order every later step (dedup, inode numbering) follows.  Does
- * not own: deciding which files share an inode (dedup.c) or anything
- * about ext4 (ext4fs.c).
+ * ever following a symlink, sorting entries in byte order, and the walk
+ * order every later step (dedup, inode numbering) follows.  A directory
+ * read from the host is loaded only while a walk is inside it, so memory
+ * follows the entries on the current path, never the whole closure.
+ * Does not own: which files share an inode (dedup.c) or anything about
+ * ext4 (ext4fs.c).
  */
 #ifndef MK_FSTREE_H
 #define MK_FSTREE_H
@@ -25,6 +27,8 @@ struct fst_policy {
 	uint16_t dir_mode;
 	uint16_t symlink_mode;
 	uint32_t time;           /* every timestamp */
+	size_t shown_skip;       /* bytes of a host path before the path
+				    errors show (the --store-root part) */
 };
 
 /* Nix's canonical store metadata (0444/0555, time 1). */
@@ -37,20 +41,21 @@ struct fst_node {
 	uint32_t uid, gid;
 	uint32_t time;            /* atime = mtime = ctime = crtime */
 
-	/* FST_FILE: content from `src` (a host path) or from `data`. */
+	/* FST_FILE: content from `src` (a host path) or from `data`;
+	 * FST_DIR: entries read from `src` by fst_load when it is set. */
 	char *src;
 	const void *data;         /* not owned; outlives the tree */
 	uint64_t size;
-	struct fst_node *same_as; /* dedup: shares this node's inode */
-	uint32_t nlink;           /* links to this inode (owner only) */
 
 	char *target;             /* FST_SYMLINK: target, verbatim */
 
 	struct fst_node **kids;   /* FST_DIR: entries in byte order */
 	size_t nkids;
 	uint32_t prealloc_blocks; /* FST_DIR: minimum blocks (lost+found) */
+	const struct fst_policy *policy; /* how `src` entries are read */
+	int loaded;               /* entries of `src` are in `kids` */
 
-	uint32_t ino;             /* filled in by the filesystem writer */
+	uint32_t ino;             /* set by the filesystem writer */
 };
 
 struct fst_node *fst_new(const char *name, enum fst_kind kind, uint16_t mode,
@@ -64,22 +69,29 @@ int fst_add(struct fst_node *dir, struct fst_node *kid, struct mk_err *e);
 int fst_sort(struct fst_node *root, struct mk_err *e);
 
 /*
- * Reads the file, symlink or directory tree at host path `src` into a
- * node called `name`.  `shown` is how errors name it (e.g. the store
- * path rather than the --store-root one).  Fifos, sockets and device
- * nodes are errors.  Entries come out sorted.
+ * Makes a node called `name` for the file, symlink or directory at host
+ * path `src`; a directory's entries are read later, by fst_load.
+ * Errors name the path without policy->shown_skip bytes.  Fifos,
+ * sockets and device nodes are errors.  `policy` must outlive the node.
  */
-int fst_scan(const char *src, const char *shown, const char *name,
+int fst_scan(const char *src, const char *name,
 	     const struct fst_policy *policy, struct fst_node **out,
 	     struct mk_err *e);
+
+/* Reads a host directory's entries, sorted (no-op when in memory). */
+int fst_load(struct fst_node *dir, struct mk_err *e);
+
+/* Frees the entries fst_load read (no-op for in-memory directories). */
+void fst_unload(struct fst_node *dir);
 
 /* Looks up a direct entry by name; NULL when absent. */
 struct fst_node *fst_child(const struct fst_node *dir, const char *name);
 
-/* Calls `fn` for every node in walk order: a directory, then its entries
- * in byte order, depth first.  Stops at the first nonzero return. */
+/* Calls `fn` for every node in walk order: a directory (loaded), then
+ * its entries in byte order, depth first.  Stops at the first nonzero
+ * return, or a directory that cannot be read (then -1 with `e` set). */
 int fst_walk(struct fst_node *root, int (*fn)(struct fst_node *n, void *ctx),
-	     void *ctx);
+	     void *ctx, struct mk_err *e);
 
 void fst_free(struct fst_node *n);
 

@@ -42,6 +42,9 @@ struct build {
 	const char *dtb;
 	uint32_t time;
 	struct fst_policy boot_policy;
+	struct fst_policy store_policy;
+	struct dedup *dedup;
+	struct ext4fs_need root_need, boot_need;
 	struct mk_closure closure;
 	struct mk_toplevel top;
 	struct mk_buf registration;
@@ -107,6 +110,10 @@ static int check_options(struct build *b)
 					   : IMAGE_UNSET_EPOCH_TIME;
 	b->boot_policy = boot_policy_base;
 	b->boot_policy.time = b->time;
+	b->store_policy = fst_policy_nix_store;
+	/* Errors name store paths as the closure does, not --store-root's. */
+	b->store_policy.shown_skip = b->boot_policy.shown_skip =
+		strcmp(b->store_root, "/") ? strlen(b->store_root) : 0;
 	return 0;
 }
 
@@ -212,7 +219,7 @@ static int add_scanned(struct build *b, struct fst_node *dir,
 
 	if (!host)
 		return mk_fail(&b->e, "out of memory");
-	rc = fst_scan(host, inside, name, policy, &n, &b->e);
+	rc = fst_scan(host, name, policy, &n, &b->e);
 	free(host);
 	if (rc == 0 && fst_add(dir, n, &b->e)) {
 		fst_free(n);
@@ -231,7 +238,7 @@ static int add_store_paths(struct build *b, struct fst_node *store)
 
 		say(b, MKR2SIMG_LOG_DEBUG, "reading %s", path);
 		if (add_scanned(b, store, path, path + prefix,
-				&fst_policy_nix_store))
+				&b->store_policy))
 			return -1;
 	}
 	return 0;
@@ -258,12 +265,59 @@ static int build_root_tree(struct build *b)
 	       ext4fs_add_lost_found(root, b->time, &b->e);
 }
 
-static int dedup_root(struct build *b)
-{
-	struct dedup_stats ds = { 0 };
+/* ---- the first walks: sizes, counts, identical files ------------- */
 
-	if (!b->o->no_dedup && dedup_tree(b->root_tree, &ds, &b->e))
+struct first_walk {
+	struct build *b;
+	struct mk_err *e;
+};
+
+/* Store contents are the nodes read from the host; the skeleton around
+ * them (/, /nix, /nix/store, lost+found, the registration) is not. */
+static void count_node(struct mkr2simg_summary *s, const struct fst_node *n)
+{
+	if (!n->src)
+		return;
+	if (n->kind == FST_FILE) {
+		s->files++;
+		s->content_bytes += n->size;
+	} else if (n->kind == FST_SYMLINK) {
+		s->symlinks++;
+	} else {
+		s->directories++;
+	}
+}
+
+static int first_visit(struct fst_node *n, void *ctx)
+{
+	struct first_walk *fw = ctx;
+
+	ext4fs_measure_node(&fw->b->root_need, n);
+	count_node(fw->b->sum, n);
+	return fw->b->dedup ? dedup_note(fw->b->dedup, n, fw->e) : 0;
+}
+
+/* One walk over the whole closure for sizes and counts; with dedup, a
+ * second that reads only files sharing size and mode with another. */
+static int survey_root(struct build *b)
+{
+	struct first_walk fw = { b, &b->e };
+	struct dedup_stats ds;
+
+	if (!b->o->no_dedup && !(b->dedup = dedup_new()))
+		return mk_fail(&b->e, "out of memory");
+	ext4fs_need_init(&b->root_need);
+	if (fst_walk(b->root_tree, first_visit, &fw, &b->e))
 		return -1;
+	b->sum->store_paths = b->closure.count;
+	if (!b->dedup)
+		return 0;
+	say(b, MKR2SIMG_LOG_INFO, "finding identical files");
+	if (dedup_resolve(b->dedup, b->root_tree, ext4fs_file_blocks, &ds,
+			  &b->e))
+		return -1;
+	b->root_need.blocks -= ds.saved_blocks;
+	b->root_need.inodes -= ds.links;
 	b->sum->dedup_links = ds.links;
 	b->sum->dedup_saved = ds.saved_bytes;
 	return 0;
@@ -312,8 +366,10 @@ static int plan_sizes(struct build *b)
 	struct ext4fs_need boot_need, root_need;
 	uint64_t boot_min, root_min, boot_size;
 
-	ext4fs_measure(b->boot_tree, &boot_need);
-	ext4fs_measure(b->root_tree, &root_need);
+	if (ext4fs_measure(b->boot_tree, &b->boot_need, &b->e))
+		return -1;
+	boot_need = b->boot_need;
+	root_need = b->root_need;
 	if (ext4fs_min_size(&boot_need, 0, &boot_min, &b->e) ||
 	    ext4fs_min_size(&root_need, 0, &root_min, &b->e))
 		return -1;
@@ -514,19 +570,31 @@ static int write_blobs(struct build *b)
 	return rc;
 }
 
+static uint64_t dedup_owner_of(const void *ctx, uint64_t index,
+			       uint64_t size, uint32_t *nlink)
+{
+	uint64_t owner = dedup_owner(ctx, index, size, nlink);
+
+	return owner == DEDUP_CHANGED ? EXT4FS_TREE_CHANGED : owner;
+}
+
 static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 		    const uint8_t *uuid, const uint8_t *seed, uint64_t start,
 		    uint64_t size, struct ext4fs_stats *st)
 {
-	struct ext4fs_spec spec = { .label = label, .time = b->time,
-				    .offset = start, .size = size };
+	int is_root = tree == b->root_tree;
+	struct ext4fs_spec spec = {
+		.label = label, .time = b->time, .offset = start, .size = size,
+		.inodes = is_root ? b->root_need.inodes : b->boot_need.inodes };
+	struct ext4fs_links links = { dedup_owner_of, b->dedup };
 	struct mk_err why;
 
 	memcpy(spec.uuid, uuid, MK_UUID_SIZE);
 	memcpy(spec.hash_seed, seed, MK_UUID_SIZE);
 	say(b, MKR2SIMG_LOG_INFO, "writing %s (%llu MiB)", label,
 	    (unsigned long long)(size >> 20));
-	if (ext4fs_write(b->tmp_path, b->fd, &spec, tree, st, &why))
+	if (ext4fs_write(b->tmp_path, b->fd, &spec, tree,
+			 is_root && b->dedup ? &links : NULL, st, &why))
 		return mk_fail(&b->e, "%s: partition %s: %s", b->o->output,
 			       label, why.msg);
 	return 0;
@@ -569,42 +637,15 @@ static int publish(struct build *b)
 
 /* ---- the whole build ---------------------------------------------- */
 
-static int count_node(struct fst_node *n, void *ctx)
-{
-	struct mkr2simg_summary *s = ctx;
-
-	if (n->kind == FST_FILE) {
-		s->files++;
-		s->content_bytes += n->size;
-	} else if (n->kind == FST_SYMLINK) {
-		s->symlinks++;
-	} else {
-		s->directories++;
-	}
-	return 0;
-}
-
-static void count_store(struct build *b)
-{
-	struct fst_node *nix = fst_child(b->root_tree, "nix");
-	struct fst_node *store = nix ? fst_child(nix, "store") : NULL;
-	size_t i;
-
-	b->sum->store_paths = b->closure.count;
-	for (i = 0; store && i < store->nkids; i++)
-		fst_walk(store->kids[i], count_node, b->sum);
-}
-
 static int run(struct build *b)
 {
 	if (check_options(b) || open_temp(b) || load_inputs(b))
 		return -1;
 	say(b, MKR2SIMG_LOG_INFO, "reading %zu store paths",
 	    b->closure.count);
-	if (build_root_tree(b) || dedup_root(b) || build_boot_tree(b) ||
+	if (build_root_tree(b) || survey_root(b) || build_boot_tree(b) ||
 	    plan_sizes(b) || derive_ids(b))
 		return -1;
-	count_store(b);
 	if (write_image(b) || publish(b))
 		return -1;
 	return 0;
@@ -632,5 +673,6 @@ int mkr2simg_build(const struct mkr2simg_options *o,
 	free(b.registration.data);
 	toplevel_free(&b.top);
 	closure_free(&b.closure);
+	dedup_free(b.dedup);
 	return rc;
 }

@@ -75,6 +75,22 @@ char *mk_strndup(const char *s, size_t n)
 	return p;
 }
 
+int mk_grow(void *array_ptr, size_t *cap, size_t count, size_t size)
+{
+	void **array = array_ptr;
+	size_t ncap = *cap ? *cap * 2 : 64;
+	void *grown;
+
+	if (count < *cap)
+		return 0;
+	grown = realloc(*array, ncap * size);
+	if (!grown)
+		return -1;
+	*array = grown;
+	*cap = ncap;
+	return 0;
+}
+
 char *mk_path_join(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb;

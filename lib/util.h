@@ -22,6 +22,11 @@ int mk_read_all(const char *path, struct mk_buf *out, struct mk_err *e);
 
 char *mk_strndup(const char *s, size_t n);
 
+/* Makes room for one more element in a growable array of `count`
+ * elements of `size` bytes (capacity doubles).  0, or -1 when out of
+ * memory (the array is then unchanged). */
+int mk_grow(void *array_ptr, size_t *cap, size_t count, size_t size);
+
 /* Returns malloc'd "a/b" (one slash between), or NULL when out of memory. */
 char *mk_path_join(const char *a, const char *b);
 

@@ -5,8 +5,15 @@
  * bytes and the same (canonical) mode share one inode, owned by the
  * first of them in walk order; every other member points at that owner
  * (never at another member), the owner's nlink counts them all, and the
- * stats count the links and the bytes they did not store.  Empty files,
- * and files that only share a size, are left alone.
+ * stats count the links and the bytes and blocks they did not store.
+ * Empty files are not even counted; files that only share a size, and
+ * files whose bytes are in memory rather than on the host, are left
+ * alone.  Only files that share size and mode with another are read.
+ *
+ * Files are named by index (the non-empty regular files in walk order),
+ * so each test walks the tree as the image does: dedup_note on every
+ * node, noting each indexed file's path, then dedup_resolve, then
+ * dedup_owner by index.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,12 +24,33 @@
 
 #include "tmptree.h"
 
+#include <errno.h>
+
 #include "dedup.h"
 #include "fstree.h"
 
 #define BIG (300u * 1024u) /* more than one comparison chunk */
+#define BLOCK 4096u
+#define MAX_FILES 64
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* What a file of `size` bytes costs: its 4 KiB blocks. */
+static uint64_t blocks_of(uint64_t size)
+{
+	return (size + BLOCK - 1) / BLOCK;
+}
+
+/* One dedup run over a tree: the indexed files' paths, then answers. */
+struct run {
+	struct dedup *d;
+	char base[PATH_MAX];     /* host path of the root */
+	char *paths[MAX_FILES];  /* index -> path below the root */
+	uint64_t sizes[MAX_FILES]; /* index -> size */
+	size_t n;
+	struct dedup_stats st;
+	struct mk_err e;
+};
 
 static struct fst_node *scan_ok(struct tmptree *t, const char *rel)
 {
@@ -31,58 +59,140 @@ static struct fst_node *scan_ok(struct tmptree *t, const char *rel)
 	char src[PATH_MAX];
 
 	snprintf(src, sizeof(src), "%s", tmptree_path(t, rel));
-	if (fst_scan(src, "/nix/store", "", &fst_policy_nix_store, &root,
-		     &e) != 0)
+	if (fst_scan(src, "", &fst_policy_nix_store, &root, &e) != 0)
 		fail_msg("fst_scan: %s", e.msg);
 	return root;
 }
 
-static void dedup_ok(struct fst_node *root, struct dedup_stats *st)
+/* A node's path below the scanned root; one made by hand (no host
+ * path), or a scanned one from elsewhere, by its name. */
+static const char *rel_path(const struct run *r, const struct fst_node *n)
 {
-	struct mk_err e = { "" };
+	size_t len = strlen(r->base);
 
-	memset(st, 0xA5, sizeof(*st));
-	if (dedup_tree(root, st, &e) != 0)
-		fail_msg("dedup_tree: %s", e.msg);
+	if (!n->src || len == 0 || strncmp(n->src, r->base, len) != 0)
+		return n->name;
+	return n->src[len] == '/' ? n->src + len + 1 : n->src + len;
 }
 
-/* Follows "a/b/c" down from `root` by fst_child. */
-static struct fst_node *lookup(struct fst_node *root, const char *path)
+static int note(struct fst_node *n, void *ctx)
 {
-	char buf[256], *save = NULL;
-	struct fst_node *n = root;
+	struct run *r = ctx;
 
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *c = strtok_r(buf, "/", &save); c && n;
-	     c = strtok_r(NULL, "/", &save))
-		n = fst_child(n, c);
-	if (n == NULL)
-		fail_msg("no node at \"%s\"", path);
-	return n;
+	if (dedup_note(r->d, n, &r->e) != 0)
+		return -1;
+	if (n->kind == FST_FILE && n->size > 0) {
+		assert_true(r->n < MAX_FILES);
+		r->paths[r->n] = strdup(rel_path(r, n));
+		assert_non_null(r->paths[r->n]);
+		r->sizes[r->n] = n->size;
+		r->n++;
+	}
+	return 0;
 }
 
-/* `path` is an owner (links == nlink - 1) or a link to `owner`. */
-static void expect_owner(struct fst_node *root, const char *path,
+/* The first walk: every node noted, in walk order.  `base` is the host
+ * path the tree was scanned from ("" when made by hand). */
+static void first_walk(struct run *r, struct fst_node *root,
+		       const char *base)
+{
+	memset(r, 0, sizeof(*r));
+	assert_true(strlen(base) < sizeof(r->base));
+	memcpy(r->base, base, strlen(base) + 1);
+	r->d = dedup_new();
+	assert_non_null(r->d);
+	if (fst_walk(root, note, r, &r->e) != 0)
+		fail_msg("first walk: %s", r->e.msg);
+}
+
+static void resolve_ok(struct run *r, struct fst_node *root)
+{
+	memset(&r->st, 0xA5, sizeof(r->st));
+	if (dedup_resolve(r->d, root, blocks_of, &r->st, &r->e) != 0)
+		fail_msg("dedup_resolve: %s", r->e.msg);
+}
+
+/* Scans `rel`, walks it, resolves. */
+static struct fst_node *dedup_ok(struct tmptree *t, const char *rel,
+				 struct run *r)
+{
+	struct fst_node *root = scan_ok(t, rel);
+
+	first_walk(r, root, tmptree_path(t, rel));
+	resolve_ok(r, root);
+	return root;
+}
+
+static void run_free(struct run *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->paths[i]);
+	dedup_free(r->d);
+	r->d = NULL;
+	r->n = 0;
+}
+
+static int find_index(const struct run *r, const char *path)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->paths[i], path) == 0)
+			return (int)i;
+	return -1;
+}
+
+static uint64_t index_of(const struct run *r, const char *path)
+{
+	int i = find_index(r, path);
+
+	if (i < 0)
+		fail_msg("%s is not an indexed file", path);
+	return (uint64_t)i;
+}
+
+/* `path` owns its inode, which has `nlink` links (1: not shared). */
+static void expect_owner(const struct run *r, const char *path,
 			 uint32_t nlink)
 {
-	struct fst_node *n = lookup(root, path);
+	uint64_t i = index_of(r, path);
+	uint32_t nl = 0xdeadbeef;
+	uint64_t owner = dedup_owner(r->d, i, r->sizes[i], &nl);
 
-	if (n->same_as != NULL)
+	if (owner != i)
 		fail_msg("%s is linked to %s, not an owner", path,
-			 n->same_as->src);
-	if (n->nlink != nlink)
-		fail_msg("%s: nlink %u, want %u", path, n->nlink, nlink);
+			 owner < r->n ? r->paths[owner] : "?");
+	if (nl != nlink)
+		fail_msg("%s: nlink %u, want %u", path, nl, nlink);
 }
 
-static void expect_link(struct fst_node *root, const char *path,
+/* `path` is a link to `owner`'s inode (nlink 0: the owner counts). */
+static void expect_link(const struct run *r, const char *path,
 			const char *owner)
 {
-	struct fst_node *n = lookup(root, path), *o = lookup(root, owner);
+	uint64_t i = index_of(r, path);
+	uint32_t nl = 0xdeadbeef;
+	uint64_t o = dedup_owner(r->d, i, r->sizes[i], &nl);
 
-	if (n->same_as != o)
-		fail_msg("%s: same_as %s, want %s", path,
-			 n->same_as ? n->same_as->src : "NULL", owner);
-	assert_int_equal(n->nlink, 1);
+	if (o != index_of(r, owner))
+		fail_msg("%s: linked to %s, want %s", path,
+			 o == i ? "itself" : o < r->n ? r->paths[o] : "?",
+			 owner);
+	assert_int_equal(nl, 0);
+}
+
+static void expect_not_indexed(const struct run *r, const char *path)
+{
+	if (find_index(r, path) >= 0)
+		fail_msg("%s is indexed", path);
+}
+
+static void expect_paths(const struct run *r, const char *const *want,
+			 size_t n)
+{
+	for (size_t i = 0; i < n && i < r->n; i++)
+		if (strcmp(r->paths[i], want[i]) != 0)
+			fail_msg("file %zu is %s, want %s", i, r->paths[i],
+				 want[i]);
+	assert_int_equal(r->n, n);
 }
 
 static void big_file(struct tmptree *t, const char *rel, uint8_t last,
@@ -97,6 +207,11 @@ static void big_file(struct tmptree *t, const char *rel, uint8_t last,
 	tmptree_file_n(t, rel, data, BIG, mode);
 	free(data);
 }
+
+/* Non-empty files in walk order (d and e are empty). */
+static const char *const src_files[] = {
+	"a/x", "a/y", "b", "big1", "big2", "big3", "c", "f", "g/h", "z",
+};
 
 /*
  * Walk order: a, a/x, a/y, b, big1, big2, big3, c, d, e, f, g, g/h, z.
@@ -133,44 +248,49 @@ static int source_setup(void **state)
 static void test_groups(void **state)
 {
 	struct tmptree *t = *state;
-	struct fst_node *root = scan_ok(t, "src");
-	struct dedup_stats st;
+	struct run r;
+	struct fst_node *root = dedup_ok(t, "src", &r);
 
-	dedup_ok(root, &st);
-	expect_owner(root, "a/x", 4);
-	expect_link(root, "a/y", "a/x");
-	expect_link(root, "g/h", "a/x"); /* the first, not a/y */
-	expect_link(root, "z", "a/x");
-	expect_owner(root, "b", 2);      /* exec bit: its own group */
-	expect_link(root, "c", "b");
-	expect_owner(root, "big1", 2);
-	expect_link(root, "big2", "big1");
-	expect_owner(root, "big3", 1);   /* same size, one byte differs */
-	expect_owner(root, "d", 1);      /* empty files never link */
-	expect_owner(root, "e", 1);
-	expect_owner(root, "f", 1);      /* same size, other bytes */
-	assert_int_equal(st.links, 5);
-	assert_int_equal(st.saved_bytes, 5 + 5 + 5 + 5 + BIG);
+	expect_paths(&r, src_files, ARRAY_LEN(src_files));
+	expect_owner(&r, "a/x", 4);
+	expect_link(&r, "a/y", "a/x");
+	expect_link(&r, "g/h", "a/x"); /* the first, not a/y */
+	expect_link(&r, "z", "a/x");
+	expect_owner(&r, "b", 2);      /* exec bit: its own group */
+	expect_link(&r, "c", "b");
+	expect_owner(&r, "big1", 2);
+	expect_link(&r, "big2", "big1");
+	expect_owner(&r, "big3", 1);   /* same size, one byte differs */
+	expect_not_indexed(&r, "d");   /* empty files never link */
+	expect_not_indexed(&r, "e");
+	expect_owner(&r, "f", 1);      /* same size, other bytes */
+	assert_int_equal(r.st.links, 5);
+	assert_int_equal(r.st.saved_bytes, 5 + 5 + 5 + 5 + BIG);
+	assert_int_equal(r.st.saved_blocks, 1 + 1 + 1 + 1 + BIG / BLOCK);
+	assert_int_equal(root->loaded, 0); /* the walk unloaded it again */
+	run_free(&r);
 	fst_free(root);
 }
 
-/* Directories and symlinks are never touched. */
+/* Directories and symlinks are never indexed, so never linked. */
 static void test_only_files(void **state)
 {
 	struct tmptree *t = *state;
+	struct run r;
 	struct fst_node *root;
-	struct dedup_stats st;
 
 	tmptree_symlink(t, "src/l1", "hello");
 	tmptree_symlink(t, "src/l2", "hello");
-	root = scan_ok(t, "src");
-	dedup_ok(root, &st);
-	assert_null(lookup(root, "l1")->same_as);
-	assert_null(lookup(root, "l2")->same_as);
-	assert_int_equal(lookup(root, "l1")->nlink, 1);
-	assert_null(lookup(root, "a")->same_as);
-	assert_null(root->same_as);
-	assert_int_equal(st.links, 5);
+	root = dedup_ok(t, "src", &r);
+	/* The same files, and z after the symlinks still has index 9. */
+	expect_paths(&r, src_files, ARRAY_LEN(src_files));
+	expect_not_indexed(&r, "l1");
+	expect_not_indexed(&r, "l2");
+	expect_not_indexed(&r, "a");
+	expect_not_indexed(&r, "");
+	expect_link(&r, "z", "a/x");
+	assert_int_equal(r.st.links, 5);
+	run_free(&r);
 	fst_free(root);
 }
 
@@ -178,32 +298,40 @@ static void test_only_files(void **state)
 static void test_deterministic(void **state)
 {
 	struct tmptree *t = *state;
-	struct fst_node *r1 = scan_ok(t, "src"), *r2 = scan_ok(t, "src");
-	static const char *const paths[] = { "a/x", "a/y", "b", "big1",
-					     "big2", "big3", "c", "d", "e",
-					     "f", "g/h", "z" };
-	struct dedup_stats s1, s2;
+	struct run r1, r2;
+	struct fst_node *t1 = dedup_ok(t, "src", &r1);
+	struct fst_node *t2 = dedup_ok(t, "src", &r2);
 
-	dedup_ok(r1, &s1);
-	dedup_ok(r2, &s2);
-	assert_memory_equal(&s1, &s2, sizeof(s1));
-	for (size_t i = 0; i < ARRAY_LEN(paths); i++) {
-		struct fst_node *a = lookup(r1, paths[i]);
-		struct fst_node *b = lookup(r2, paths[i]);
-		assert_int_equal(a->nlink, b->nlink);
-		assert_int_equal(a->same_as == NULL, b->same_as == NULL);
-		if (a->same_as)
-			assert_string_equal(a->same_as->src, b->same_as->src);
+	assert_memory_equal(&r1.st, &r2.st, sizeof(r1.st));
+	assert_int_equal(r1.n, r2.n);
+	for (size_t i = 0; i < r1.n; i++) {
+		uint32_t n1, n2;
+		assert_string_equal(r1.paths[i], r2.paths[i]);
+		assert_int_equal(dedup_owner(r1.d, i, r1.sizes[i], &n1),
+				 dedup_owner(r2.d, i, r2.sizes[i], &n2));
+		/* A file that is not the one noted is reported as such. */
+		assert_true(dedup_owner(r1.d, i, r1.sizes[i] + 1, &n1) ==
+			    DEDUP_CHANGED);
+		assert_int_equal(n1, n2);
 	}
-	fst_free(r1);
-	fst_free(r2);
+	run_free(&r1);
+	run_free(&r2);
+	/* And a second run over one tree (walks leave it as they found it). */
+	first_walk(&r2, t1, tmptree_path(t, "src"));
+	resolve_ok(&r2, t1);
+	assert_int_equal(r2.st.links, 5);
+	expect_link(&r2, "g/h", "a/x");
+	run_free(&r2);
+	fst_free(t1);
+	fst_free(t2);
 }
 
 static void test_nothing_to_share(void **state)
 {
+	static const char *const files[] = { "one", "two" };
 	struct tmptree *t = *state;
+	struct run r;
 	struct fst_node *root;
-	struct dedup_stats st;
 
 	tmptree_mkdir(t, "other", 0755);
 	tmptree_file(t, "other/one", "1", 0644);
@@ -211,14 +339,16 @@ static void test_nothing_to_share(void **state)
 	tmptree_file(t, "other/e1", "", 0644);
 	tmptree_file(t, "other/e2", "", 0644);
 	tmptree_mkdir(t, "other/dir", 0755);
-	root = scan_ok(t, "other");
-	dedup_ok(root, &st);
-	assert_int_equal(st.links, 0);
-	assert_int_equal(st.saved_bytes, 0);
-	expect_owner(root, "one", 1);
-	expect_owner(root, "two", 1);
-	expect_owner(root, "e1", 1);
-	expect_owner(root, "e2", 1);
+	root = dedup_ok(t, "other", &r);
+	assert_int_equal(r.st.links, 0);
+	assert_int_equal(r.st.saved_bytes, 0);
+	assert_int_equal(r.st.saved_blocks, 0);
+	expect_paths(&r, files, ARRAY_LEN(files));
+	expect_owner(&r, "one", 1);
+	expect_owner(&r, "two", 1);
+	expect_not_indexed(&r, "e1");
+	expect_not_indexed(&r, "e2");
+	run_free(&r);
 	fst_free(root);
 }
 
@@ -226,36 +356,128 @@ static void test_nothing_to_share(void **state)
 static void test_degenerate_trees(void **state)
 {
 	struct tmptree *t = *state;
+	struct run r;
 	struct fst_node *root;
-	struct dedup_stats st;
 
-	root = scan_ok(t, "src/a/x");
-	dedup_ok(root, &st);
-	assert_int_equal(st.links, 0);
-	assert_int_equal(root->nlink, 1);
+	root = dedup_ok(t, "src/a/x", &r);
+	assert_int_equal(r.n, 1);
+	assert_string_equal(r.paths[0], "");
+	expect_owner(&r, "", 1);
+	assert_int_equal(r.st.links, 0);
+	run_free(&r);
 	fst_free(root);
 	tmptree_mkdir(t, "void", 0755);
-	root = scan_ok(t, "void");
-	dedup_ok(root, &st);
-	assert_int_equal(st.links, 0);
-	assert_int_equal(st.saved_bytes, 0);
+	root = dedup_ok(t, "void", &r);
+	assert_int_equal(r.n, 0);
+	assert_int_equal(r.st.links, 0);
+	assert_int_equal(r.st.saved_bytes, 0);
+	assert_int_equal(r.st.saved_blocks, 0);
+	run_free(&r);
 	fst_free(root);
 }
 
-/* A candidate that vanished after the scan is an error naming it. */
+/* Adds the host file or directory `rel` to `dir` as `name`. */
+static void add_scanned(struct tmptree *t, struct fst_node *dir,
+			const char *rel, const char *name)
+{
+	struct fst_node *n = scan_ok(t, rel);
+	struct mk_err e = { "" };
+
+	free(n->name);
+	n->name = strdup(name);
+	assert_non_null(n->name);
+	assert_int_equal(fst_add(dir, n, &e), 0);
+}
+
+static struct fst_node *new_root(void)
+{
+	struct fst_node *root = fst_new("", FST_DIR, 0755, 1);
+
+	assert_non_null(root);
+	return root;
+}
+
+static void sort_ok(struct fst_node *root)
+{
+	struct mk_err e = { "" };
+
+	if (fst_sort(root, &e) != 0)
+		fail_msg("fst_sort: %s", e.msg);
+}
+
+/* Three "hello" files hanging from a directory made by hand, as store
+ * paths that are single files do, so that a later walk still has their
+ * nodes whatever happens on the host: x, then y (src/g/h), then z. */
+static struct fst_node *hello_root(struct tmptree *t, struct run *r)
+{
+	static const char *const files[] = { "x", "y", "z" };
+	struct fst_node *root = new_root();
+
+	add_scanned(t, root, "src/a/x", "x");
+	add_scanned(t, root, "src/g/h", "y");
+	add_scanned(t, root, "src/z", "z");
+	sort_ok(root);
+	first_walk(r, root, "");
+	expect_paths(r, files, ARRAY_LEN(files));
+	return root;
+}
+
+/* Resolving fails with one line naming host file `rel`, gone. */
+static void expect_resolve_gone(struct tmptree *t, struct run *r,
+				struct fst_node *root, const char *rel)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", tmptree_path(t, rel));
+	assert_int_equal(dedup_resolve(r->d, root, blocks_of, &r->st, &r->e),
+			 -1);
+	if (strstr(r->e.msg, path) == NULL ||
+	    strstr(r->e.msg, strerror(ENOENT)) == NULL)
+		fail_msg("message \"%s\" does not name %s", r->e.msg, path);
+	assert_null(strchr(r->e.msg, '\n'));
+}
+
+/* A candidate that vanished after the first walk is an error naming
+ * it... */
 static void test_vanished_file(void **state)
 {
 	struct tmptree *t = *state;
-	struct fst_node *root = scan_ok(t, "src");
-	struct dedup_stats st;
-	struct mk_err e = { "" };
-	char path[PATH_MAX];
+	struct run r;
+	struct fst_node *root = hello_root(t, &r);
 
-	snprintf(path, sizeof(path), "%s", tmptree_path(t, "src/g/h"));
 	tmptree_unlink(t, "src/g/h");
-	assert_int_equal(dedup_tree(root, &st, &e), -1);
-	if (strstr(e.msg, path) == NULL)
-		fail_msg("message \"%s\" does not name %s", e.msg, path);
+	expect_resolve_gone(t, &r, root, "src/g/h");
+	run_free(&r);
+	fst_free(root);
+}
+
+/* ... the first of its group as well. */
+static void test_vanished_owner(void **state)
+{
+	struct tmptree *t = *state;
+	struct run r;
+	struct fst_node *root = hello_root(t, &r);
+
+	tmptree_unlink(t, "src/a/x");
+	expect_resolve_gone(t, &r, root, "src/a/x");
+	run_free(&r);
+	fst_free(root);
+}
+
+/* A directory the second walk must read but cannot is an error too. */
+static void test_vanished_dir(void **state)
+{
+	struct tmptree *t = *state;
+	struct fst_node *root = scan_ok(t, "src");
+	struct run r;
+	char path[PATH_MAX], gone[PATH_MAX];
+
+	first_walk(&r, root, tmptree_path(t, "src"));
+	snprintf(path, sizeof(path), "%s", tmptree_path(t, "src"));
+	snprintf(gone, sizeof(gone), "%s", tmptree_path(t, "gone"));
+	assert_int_equal(rename(path, gone), 0);
+	expect_resolve_gone(t, &r, root, "src");
+	run_free(&r);
 	fst_free(root);
 }
 
@@ -263,8 +485,8 @@ static void test_vanished_file(void **state)
 static void test_many_copies(void **state)
 {
 	struct tmptree *t = *state;
+	struct run r;
 	struct fst_node *root;
-	struct dedup_stats st;
 	char name[32];
 
 	tmptree_mkdir(t, "many", 0755);
@@ -272,17 +494,135 @@ static void test_many_copies(void **state)
 		snprintf(name, sizeof(name), "many/f%02d", 49 - i);
 		tmptree_file(t, name, i % 2 ? "same-odd" : "same-eve", 0644);
 	}
-	root = scan_ok(t, "many");
-	dedup_ok(root, &st);
+	root = dedup_ok(t, "many", &r);
+	assert_int_equal(r.n, 50);
 	/* Even-numbered files hold one text, odd-numbered the other. */
-	expect_owner(root, "f00", 25);
-	expect_owner(root, "f01", 25);
+	expect_owner(&r, "f00", 25);
+	expect_owner(&r, "f01", 25);
 	for (int i = 2; i < 50; i++) {
 		snprintf(name, sizeof(name), "f%02d", i);
-		expect_link(root, name, i % 2 ? "f01" : "f00");
+		assert_int_equal(index_of(&r, name), i);
+		expect_link(&r, name, i % 2 ? "f01" : "f00");
 	}
-	assert_int_equal(st.links, 48);
-	assert_int_equal(st.saved_bytes, 48 * 8);
+	assert_int_equal(r.st.links, 48);
+	assert_int_equal(r.st.saved_bytes, 48 * 8);
+	assert_int_equal(r.st.saved_blocks, 48);
+	run_free(&r);
+	fst_free(root);
+}
+
+static void add_inline(struct fst_node *dir, const char *name,
+		       const char *text)
+{
+	struct fst_node *n = fst_new(name, FST_FILE, 0444, 1);
+	struct mk_err e = { "" };
+
+	assert_non_null(n);
+	n->data = text;
+	n->size = strlen(text);
+	assert_int_equal(fst_add(dir, n, &e), 0);
+}
+
+/* Files from memory count for the index but never share an inode, not
+ * with each other nor with a host file of the same bytes and mode. */
+static void test_inline_never_linked(void **state)
+{
+	static const char *const files[] = { "a", "b", "i1", "i2", "i3",
+					     "z" };
+	struct tmptree *t = *state;
+	struct fst_node *root = new_root();
+	struct run r;
+
+	add_inline(root, "i1", "hello");
+	add_inline(root, "i2", "hello");
+	add_inline(root, "i3", "hello");
+	add_inline(root, "empty", "");
+	add_scanned(t, root, "src/a/y", "a");
+	add_scanned(t, root, "src/g/h", "b");
+	add_scanned(t, root, "src/z", "z");
+	sort_ok(root);
+	first_walk(&r, root, "");
+	resolve_ok(&r, root);
+	expect_paths(&r, files, ARRAY_LEN(files));
+	expect_not_indexed(&r, "empty");
+	expect_owner(&r, "a", 3);
+	expect_link(&r, "b", "a");
+	expect_owner(&r, "i1", 1);
+	expect_owner(&r, "i2", 1);
+	expect_owner(&r, "i3", 1);
+	expect_link(&r, "z", "a"); /* past the inline files, to the first */
+	assert_int_equal(r.st.links, 2);
+	assert_int_equal(r.st.saved_bytes, 10);
+	assert_int_equal(r.st.saved_blocks, 2);
+	run_free(&r);
+	fst_free(root);
+}
+
+/* Without two files of one size and mode nothing is read: the files
+ * may be gone by then.  (They hang from a directory made by hand, so
+ * that their going changes no directory the second walk lists.) */
+static void test_no_candidates_reads_nothing(void **state)
+{
+	static const char *const files[] = { "1", "1x", "22", "333" };
+	struct tmptree *t = *state;
+	struct fst_node *root = new_root();
+	struct run r;
+	char rel[32];
+
+	tmptree_mkdir(t, "lone", 0755);
+	tmptree_file(t, "lone/1", "1", 0644);
+	tmptree_file(t, "lone/1x", "1", 0755); /* same bytes, exec */
+	tmptree_file(t, "lone/22", "22", 0644);
+	tmptree_file(t, "lone/333", "333", 0644);
+	tmptree_file(t, "lone/empty1", "", 0644);
+	tmptree_file(t, "lone/empty2", "", 0644);
+	for (size_t i = 0; i < ARRAY_LEN(files); i++) {
+		snprintf(rel, sizeof(rel), "lone/%s", files[i]);
+		add_scanned(t, root, rel, files[i]);
+	}
+	add_scanned(t, root, "lone/empty1", "empty1");
+	add_scanned(t, root, "lone/empty2", "empty2");
+	sort_ok(root);
+	first_walk(&r, root, "");
+	expect_paths(&r, files, ARRAY_LEN(files));
+	for (size_t i = 0; i < ARRAY_LEN(files); i++) {
+		snprintf(rel, sizeof(rel), "lone/%s", files[i]);
+		tmptree_unlink(t, rel);
+	}
+	tmptree_unlink(t, "lone/empty1");
+	tmptree_unlink(t, "lone/empty2");
+	resolve_ok(&r, root);
+	assert_int_equal(r.st.links, 0);
+	assert_int_equal(r.st.saved_bytes, 0);
+	assert_int_equal(r.st.saved_blocks, 0);
+	for (size_t i = 0; i < ARRAY_LEN(files); i++)
+		expect_owner(&r, files[i], 1);
+	run_free(&r);
+	fst_free(root);
+}
+
+/* With candidates, only they are read: the other files may be gone. */
+static void test_only_candidates_read(void **state)
+{
+	struct tmptree *t = *state;
+	struct fst_node *root = new_root();
+	struct run r;
+
+	add_scanned(t, root, "src/a/x", "a");   /* "hello" 0444 */
+	add_scanned(t, root, "src/a/y", "b");   /* "hello" 0444 */
+	add_scanned(t, root, "src/b", "c");     /* "hello" 0555: alone */
+	add_scanned(t, root, "src/big3", "d");  /* alone in its size */
+	sort_ok(root);
+	first_walk(&r, root, "");
+	tmptree_unlink(t, "src/b");
+	tmptree_unlink(t, "src/big3");
+	resolve_ok(&r, root);
+	expect_owner(&r, "a", 2);
+	expect_link(&r, "b", "a");
+	expect_owner(&r, "c", 1);
+	expect_owner(&r, "d", 1);
+	assert_int_equal(r.st.links, 1);
+	run_free(&r);
 	fst_free(root);
 }
 
@@ -298,7 +638,12 @@ int main(void)
 		SRC_TEST(test_nothing_to_share),
 		SRC_TEST(test_degenerate_trees),
 		SRC_TEST(test_vanished_file),
+		SRC_TEST(test_vanished_owner),
+		SRC_TEST(test_vanished_dir),
 		SRC_TEST(test_many_copies),
+		SRC_TEST(test_inline_never_linked),
+		SRC_TEST(test_no_candidates_reads_nothing),
+		SRC_TEST(test_only_candidates_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
