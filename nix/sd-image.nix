@@ -1,0 +1,202 @@
+# NixOS module: a NanoPi R2S SD-card image of this configuration, written
+# by mkr2simg (GPT; p1 ext4 NIXOS_BOOT = /boot with extlinux, p2 ext4
+# NIXOS_SD = /), as config.system.build.sdImage:
+#
+#   nix build .#nixosConfigurations.<host>.config.system.build.sdImage
+#
+# The options follow nixpkgs' sdImage.* (nixos/modules/installer/sd-card/
+# sd-image.nix), which this module replaces: do not import both.  On the
+# first boot the system grows the root partition and file system to the
+# card, registers the image's store and creates the system profile (see
+# first-boot.sh); from then on nixos-rebuild manages /boot through
+# boot.loader.generic-extlinux-compatible.
+{ config, lib, pkgs, ... }:
+
+let
+  inherit (lib) literalExpression mkDefault mkOption types;
+
+  cfg = config.sdImage;
+
+  # Size options: what mkr2simg takes ("512M", "2G") or bytes.
+  size = types.either types.str types.ints.unsigned;
+
+  firstBoot = pkgs.writeShellScript "r2s-first-boot" ''
+    export PATH=${lib.makeBinPath [
+      pkgs.coreutils
+      pkgs.util-linux
+      pkgs.e2fsprogs
+      config.nix.package.out
+    ]}:$PATH
+    exec ${pkgs.bash}/bin/bash ${./first-boot.sh} "$@"
+  '';
+
+  defaultUboot = pkgs.buildUBoot {
+    defconfig = "nanopi-r2s-rk3328_defconfig";
+    extraMeta.platforms = [ "aarch64-linux" ];
+    env.BL31 = "${pkgs.armTrustedFirmwareRK3328}/bl31.elf";
+    filesToInstall = [ "u-boot.itb" "idbloader.img" "u-boot-rockchip.bin" ];
+  };
+
+  # mkr2simg and the builders' tools run on the build machine.
+  buildPkgs = pkgs.buildPackages;
+in
+{
+  options.sdImage = {
+    package = mkOption {
+      type = types.package;
+      default = buildPkgs.mkr2simg or (buildPkgs.callPackage ./package.nix { });
+      defaultText = literalExpression "pkgs.buildPackages.mkr2simg (this flake's package)";
+      description = "The mkr2simg package that writes the image (runs on the build machine).";
+    };
+
+    uboot = mkOption {
+      type = types.nullOr types.package;
+      default = defaultUboot;
+      defaultText = literalExpression ''
+        pkgs.buildUBoot {
+          defconfig = "nanopi-r2s-rk3328_defconfig";
+          env.BL31 = "''${pkgs.armTrustedFirmwareRK3328}/bl31.elf";
+          filesToInstall = [ "u-boot.itb" "idbloader.img" "u-boot-rockchip.bin" ];
+          ...
+        }'';
+      description = ''
+        U-Boot package written into the image before the first partition:
+        its idbloader.img (at sector 64) and u-boot.itb (at sector 16384),
+        or else its u-boot-rockchip.bin (at sector 64).  null: no
+        bootloader in the image (e.g. one in SPI flash).
+      '';
+    };
+
+    storePaths = mkOption {
+      type = types.listOf types.package;
+      example = literalExpression "[ pkgs.stdenv ]";
+      description = ''
+        Derivations to be included in the Nix store in the generated SD
+        image, with their closures.  The system itself is always included.
+      '';
+    };
+
+    bootSize = mkOption {
+      type = size;
+      default = "512M";
+      description = "Size of the /boot partition (NIXOS_BOOT), e.g. \"512M\" or bytes.";
+    };
+
+    rootSize = mkOption {
+      type = size;
+      default = "auto";
+      description = ''
+        Size of the root partition (NIXOS_SD) in the image: "auto" (the
+        store plus {option}`sdImage.rootHeadroom`) or a size.  The first
+        boot grows it to the card either way.
+      '';
+    };
+
+    rootHeadroom = mkOption {
+      type = size;
+      default = "64M";
+      description = "Free space left on the root file system with rootSize \"auto\".";
+    };
+
+    seed = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "my-r2s";
+      description = ''
+        Source of the disk, partition and file-system identifiers.  null:
+        derived from the image's inputs (the same inputs give the same
+        identifiers; different systems get different ones).
+      '';
+    };
+
+    dedup = mkOption {
+      type = types.bool;
+      default = true;
+      description = "Whether identical files in the store become hardlinks in the image.";
+    };
+
+    dtb = mkOption {
+      type = types.str;
+      default = if config.hardware.deviceTree.name != null then config.hardware.deviceTree.name else "none";
+      defaultText = literalExpression ''config.hardware.deviceTree.name or "none"'';
+      description = ''
+        Device tree (under the kernel's dtbs/) named in the image's first
+        extlinux.conf, or "none" for FDTDIR.  Follows
+        {option}`hardware.deviceTree.name` (set to the R2S's by default),
+        as nixos-rebuild's extlinux.conf will.
+      '';
+    };
+
+    compressImage = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Whether the image is compressed with {command}`zstd` (the file
+        gets a .zst suffix).  Uncompressed images stay sparse in the local
+        store, but copying them between stores writes every zero.
+      '';
+    };
+
+    imageBaseName = mkOption {
+      type = types.str;
+      default = "nixos-r2s-sd-image";
+      description = "Prefix of the name of the generated image file.";
+    };
+
+    imageName = mkOption {
+      type = types.str;
+      default = "${cfg.imageBaseName}-${config.system.nixos.label}-${pkgs.stdenv.hostPlatform.system}.img";
+      defaultText = literalExpression ''"''${config.sdImage.imageBaseName}-''${config.system.nixos.label}-''${pkgs.stdenv.hostPlatform.system}.img"'';
+      description = "Name of the generated image file (\".zst\" is added when compressed).";
+    };
+
+    expandOnBoot = mkOption {
+      type = types.bool;
+      default = true;
+      description = ''
+        Whether the first boot grows the root partition (and the backup
+        GPT) to the end of the card and the root file system with it.
+      '';
+    };
+  };
+
+  config = {
+    sdImage.storePaths = [ config.system.build.toplevel ];
+
+    # The labels mkr2simg gives the two file systems.
+    fileSystems."/" = {
+      device = mkDefault "/dev/disk/by-label/NIXOS_SD";
+      fsType = mkDefault "ext4";
+    };
+    fileSystems."/boot" = {
+      device = mkDefault "/dev/disk/by-label/NIXOS_BOOT";
+      fsType = mkDefault "ext4";
+    };
+
+    boot.loader.grub.enable = mkDefault false;
+    boot.loader.generic-extlinux-compatible.enable = mkDefault true;
+    hardware.deviceTree.name = mkDefault "rockchip/rk3328-nanopi-r2s.dtb";
+
+    system.build.sdImage = import ./make-sd-image.nix {
+      mkr2simg = cfg.package;
+      shell = "${buildPkgs.bash}/bin/bash";
+      path = [ buildPkgs.coreutils buildPkgs.jq ] ++ lib.optional cfg.compressImage buildPkgs.zstd;
+      system = buildPkgs.stdenv.hostPlatform.system;
+      toplevel = config.system.build.toplevel;
+      storePaths = cfg.storePaths;
+      inherit (cfg) uboot dtb bootSize rootSize rootHeadroom seed dedup imageName;
+      timeout = config.boot.loader.timeout;
+      compress = cfg.compressImage;
+    };
+
+    boot.postBootCommands = ''
+      # On the first boot: grow / to the card, register the image's store,
+      # create the system profile (once: first-boot.sh removes the
+      # registration when done).
+      if [ -f /nix-path-registration ]; then
+        ${firstBoot} ${lib.optionalString (!cfg.expandOnBoot) "--no-grow"} ||
+          echo "r2s-first-boot failed; it runs again on the next boot" >&2
+      fi
+    '';
+  };
+}
