@@ -19,22 +19,7 @@
 let
   system = builtins.currentSystem;
 
-  mk = name: script: derivation {
-    inherit name system;
-    builder = "/bin/sh";
-    args = [ "-euc" script ];
-    PATH = "/usr/bin:/bin";
-    LC_ALL = "C";
-  };
-
-  # Deterministic bytes: rnd SEED BYTES (perl's own drand48).
-  rnd = ''
-    rnd() {
-      perl -e 'srand($ARGV[0]); my $s = "";
-               $s .= pack("N", int(rand(4294967296))) for 1 .. int(($ARGV[1] + 3) / 4);
-               print substr($s, 0, $ARGV[1])' "$1" "$2"
-    }
-  '';
+  inherit (import ../e2e/nix/lib.nix { inherit system; }) mk rnd;
 
   flake = import ../../flake.nix;
   # nixpkgs is only used by packages/overlays/nixosModules; lib.makeSdImage

@@ -12,23 +12,7 @@
 let
   system = builtins.currentSystem;
 
-  mk = name: script: derivation {
-    inherit name system;
-    builder = "/bin/sh";
-    args = [ "-euc" script ];
-    PATH = "/usr/bin:/bin";
-    LC_ALL = "C";
-  };
-
-  # Deterministic pseudo-random bytes: rnd SEED BYTES > file
-  # (perl >= 5.20 ships its own drand48, so the output does not depend on libc)
-  rnd = ''
-    rnd() {
-      perl -e 'srand($ARGV[0]); my $n = $ARGV[1]; my $s = "";
-               $s .= pack("N", int(rand(4294967296))) for 1 .. int(($n + 3) / 4);
-               print substr($s, 0, $n)' "$1" "$2"
-    }
-  '';
+  inherit (import ./lib.nix { inherit system; }) mk rnd;
 
   # A plain file that is the store path itself (no directory).
   single-file = builtins.toFile "mkr2simg-single-file.txt" "I am a store path that is a regular file.\n";
