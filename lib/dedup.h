@@ -3,8 +3,8 @@
  *
  * Owns: finding every group of non-empty regular files with identical
  * bytes and the same mode (only files that share size and mode with
- * another are read: XXH3 finds candidates, a byte-for-byte comparison
- * confirms them), each member linked to the first of its group in walk
+ * another are read: XXH3 of their first and last 4 KiB finds candidates,
+ * a byte-for-byte comparison of whole files confirms them), each member linked to the first of its group in walk
  * order, as `nix-store --optimise` would; and answering, during a later
  * walk, which inode a file shares.  Files are named by their index: 0,
  * 1, 2… over non-empty regular files in walk order.  Memory: 16 bytes

@@ -605,7 +605,7 @@ static int copy_content(struct writer *w, const struct fst_node *n,
 	size_t r;
 
 	if (!n->data) {
-		src_fd = open(n->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		src_fd = fst_open(n);
 		if (src_fd < 0)
 			return mk_fail_errno(w->e, errno, "%s: cannot open",
 					     n->src);

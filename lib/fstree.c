@@ -37,6 +37,7 @@ struct fst_node *fst_new(const char *name, enum fst_kind kind, uint16_t mode,
 	n->kind = kind;
 	n->mode = mode;
 	n->time = time;
+	n->dir_fd = -1;
 	return n;
 }
 
@@ -53,7 +54,27 @@ int fst_add(struct fst_node *dir, struct fst_node *kid, struct mk_err *e)
 		dir->kids = nk;
 	}
 	dir->kids[dir->nkids++] = kid;
+	kid->parent = dir;
 	return 0;
+}
+
+/* Where a node's name resolves: its loaded parent, or the path itself. */
+static int at_fd(const struct fst_node *n, const char **name)
+{
+	if (n->parent && n->parent->dir_fd >= 0) {
+		*name = n->name;
+		return n->parent->dir_fd;
+	}
+	*name = n->src;
+	return AT_FDCWD;
+}
+
+int fst_open(const struct fst_node *n)
+{
+	const char *name;
+	int at = at_fd(n, &name);
+
+	return openat(at, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -90,9 +111,9 @@ static const char *shown(const struct fst_policy *policy, const char *src)
 						: src;
 }
 
-static int scan_symlink(const char *src, const struct fst_policy *policy,
-			struct fst_node *n, const struct stat *st,
-			struct mk_err *e)
+static int scan_symlink(int at, const char *at_name, const char *src,
+			const struct fst_policy *policy, struct fst_node *n,
+			const struct stat *st, struct mk_err *e)
 {
 	size_t cap = (size_t)st->st_size + 1;
 	ssize_t len;
@@ -100,7 +121,7 @@ static int scan_symlink(const char *src, const struct fst_policy *policy,
 	n->target = malloc(cap);
 	if (!n->target)
 		return mk_fail(e, "out of memory");
-	len = readlink(src, n->target, cap);
+	len = readlinkat(at, at_name, n->target, cap);
 	if (len < 0)
 		return mk_fail_errno(e, errno, "%s: cannot read symlink",
 				     shown(policy, src));
@@ -124,16 +145,18 @@ static struct fst_node *node_for(const struct stat *st, const char *name,
 	return fst_new(name, FST_SYMLINK, policy->symlink_mode, policy->time);
 }
 
-/* Takes ownership of `src` (a malloc'd host path). */
-static int scan_node(char *src, const char *name,
+/* Takes ownership of `src` (a malloc'd host path).  `at` is the open
+ * parent directory (then `name` is looked up in it) or AT_FDCWD. */
+static int scan_node(int at, char *src, const char *name,
 		     const struct fst_policy *policy, struct fst_node **out,
 		     struct mk_err *e)
 {
+	const char *at_name = at == AT_FDCWD ? src : name;
 	struct stat st;
 	struct fst_node *n;
 	int rc = 0;
 
-	if (lstat(src, &st) != 0) {
+	if (fstatat(at, at_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 		rc = mk_fail_errno(e, errno, "%s", shown(policy, src));
 		free(src);
 		return rc;
@@ -158,7 +181,7 @@ static int scan_node(char *src, const char *name,
 	if (n->kind == FST_FILE)
 		n->size = (uint64_t)st.st_size;
 	else if (n->kind == FST_SYMLINK)
-		rc = scan_symlink(src, policy, n, &st, e);
+		rc = scan_symlink(at, at_name, src, policy, n, &st, e);
 	if (rc) {
 		fst_free(n);
 		return -1;
@@ -175,7 +198,7 @@ int fst_scan(const char *src, const char *name,
 
 	if (!copy)
 		return mk_fail(e, "out of memory");
-	return scan_node(copy, name, policy, out, e);
+	return scan_node(AT_FDCWD, copy, name, policy, out, e);
 }
 
 static int load_entry(struct fst_node *dir, const char *name,
@@ -186,13 +209,22 @@ static int load_entry(struct fst_node *dir, const char *name,
 
 	if (!ksrc)
 		return mk_fail(e, "out of memory");
-	if (scan_node(ksrc, name, dir->policy, &kid, e))
+	if (scan_node(dir->dir_fd, ksrc, name, dir->policy, &kid, e))
 		return -1;
 	if (fst_add(dir, kid, e)) {
 		fst_free(kid);
 		return -1;
 	}
 	return 0;
+}
+
+static int open_dir(const struct fst_node *dir)
+{
+	const char *name;
+	int at = at_fd(dir, &name);
+
+	return openat(at, name,
+		      O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 }
 
 int fst_load(struct fst_node *dir, struct mk_err *e)
@@ -203,10 +235,14 @@ int fst_load(struct fst_node *dir, struct mk_err *e)
 
 	if (dir->kind != FST_DIR || !dir->src || dir->loaded)
 		return 0;
-	d = opendir(dir->src);
-	if (!d)
-		return mk_fail_errno(e, errno, "%s: cannot read directory",
-				     shown(dir->policy, dir->src));
+	dir->dir_fd = open_dir(dir);
+	d = dir->dir_fd >= 0 ? fdopendir(dup(dir->dir_fd)) : NULL;
+	if (!d) {
+		rc = mk_fail_errno(e, errno, "%s: cannot read directory",
+				   shown(dir->policy, dir->src));
+		fst_unload(dir);
+		return rc;
+	}
 	for (;;) {
 		errno = 0;
 		de = readdir(d);
@@ -244,6 +280,9 @@ void fst_unload(struct fst_node *dir)
 	dir->kids = NULL;
 	dir->nkids = 0;
 	dir->loaded = 0;
+	if (dir->dir_fd >= 0)
+		close(dir->dir_fd);
+	dir->dir_fd = -1;
 }
 
 struct fst_node *fst_child(const struct fst_node *dir, const char *name)

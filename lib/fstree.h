@@ -54,6 +54,9 @@ struct fst_node {
 	uint32_t prealloc_blocks; /* FST_DIR: minimum blocks (lost+found) */
 	const struct fst_policy *policy; /* how `src` entries are read */
 	int loaded;               /* entries of `src` are in `kids` */
+	int dir_fd;               /* open while loaded, else -1: entries are
+				     reached relative to it, not by path */
+	struct fst_node *parent;  /* set by fst_add */
 
 	uint32_t ino;             /* set by the filesystem writer */
 };
@@ -83,6 +86,10 @@ int fst_load(struct fst_node *dir, struct mk_err *e);
 
 /* Frees the entries fst_load read (no-op for in-memory directories). */
 void fst_unload(struct fst_node *dir);
+
+/* Opens a host file node for reading (relative to its loaded parent
+ * directory when it has one); -1 with errno set on failure. */
+int fst_open(const struct fst_node *n);
 
 /* Looks up a direct entry by name; NULL when absent. */
 struct fst_node *fst_child(const struct fst_node *dir, const char *name);
