@@ -29,7 +29,8 @@
 #define EXTENTS_PER_BLOCK 340        /* (4096 - 12) / 12 */
 #define EXTENT_MAX_BLOCKS 32768      /* initialised extent length limit */
 #define DATA_CHUNK_BLOCKS 256        /* 1 MiB reads and writes */
-#define SIZE_SLACK_BLOCKS 64         /* allocator fragmentation margin */
+#define SIZE_SLACK_BLOCKS 64         /* allocator fragmentation margin, */
+#define SIZE_SLACK_DIV 512           /* plus 0.2% of the filesystem */
 #define MAX_SIZE_ROUNDS 16           /* fixed-point iterations on size */
 #define NULL_DEVICE "/dev/null"      /* io target for geometry trials */
 #define MIN_FS_BLOCKS 8192           /* 32 MiB: smaller gets no journal */
@@ -112,14 +113,19 @@ static int usable_blocks(uint64_t blocks, uint64_t need_inodes,
 
 	if (fs_init(NULL_DEVICE, blocks, need_inodes, &fs, e))
 		return -1;
-	err = ext2fs_get_journal_params(&jp, fs);
+	/* With flex_bg, ext2fs_initialize counts bitmaps and inode tables
+	 * as free until they are placed, so place them (in memory only). */
+	err = ext2fs_allocate_tables(fs);
+	if (!err)
+		err = ext2fs_get_journal_params(&jp, fs);
 	free_blocks = ext2fs_free_blocks_count(fs->super);
 	ext2fs_free(fs);
 	if (err)
-		return fail_ext2(e, err, "cannot size the journal");
-	/* The journal, the resize inode's indirect block, fragmentation. */
+		return fail_ext2(e, err, "cannot size the filesystem");
+	/* The journal, the resize inode's indirect block, and a margin for
+	 * extent blocks of fragmented files that the estimate cannot see. */
 	taken = (uint64_t)jp.num_journal_blocks + jp.num_fc_blocks + 1 +
-		SIZE_SLACK_BLOCKS;
+		SIZE_SLACK_BLOCKS + blocks / SIZE_SLACK_DIV;
 	*usable = free_blocks > taken ? free_blocks - taken : 0;
 	return 0;
 }

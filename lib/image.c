@@ -387,6 +387,11 @@ static int plan_sizes(struct build *b)
 	if (!b->o->root_size &&
 	    ext4fs_min_size(&root_need, b->o->root_headroom, &root_min, &b->e))
 		return -1;
+	say(b, MKR2SIMG_LOG_DEBUG, "root filesystem: %llu blocks and %llu "
+	    "inodes of content, %llu MiB with metadata and headroom",
+	    (unsigned long long)root_need.blocks,
+	    (unsigned long long)root_need.inodes,
+	    (unsigned long long)(root_min >> 20));
 	return layout_partitions(b->o->boot_size,
 				 b->o->root_size ? b->o->root_size : root_min,
 				 &b->layout, &b->e);
