@@ -22,13 +22,18 @@ struct rec {
 	uint32_t kind; /* the mode bits, or KIND_INLINE */
 };
 
-/* A distinct content among the candidates: the first file that has it. */
-struct content {
-	uint64_t size, hash;
-	uint32_t kind, owner, nlink;
-	char *path;       /* host path */
-	size_t shown_skip; /* of which errors leave out this many bytes */
-	struct content *next; /* same bucket */
+/* A candidate after the sampling walk: its sample hash. */
+struct sample {
+	uint64_t hash;
+	uint32_t index;
+};
+
+/* A file whose sample matches another's: its host path, for the byte
+ * comparison. */
+struct suspect {
+	uint32_t index;
+	size_t shown_skip; /* errors leave out this many bytes of `path` */
+	char *path;
 };
 
 struct pair {
@@ -36,13 +41,16 @@ struct pair {
 };
 
 struct dedup {
-	struct rec *recs;
+	struct rec *recs;      /* every non-empty file, by index */
 	size_t nrecs, cap;
-	uint8_t *cand;        /* bit per index: shares size and mode */
-	struct content **buckets;
-	size_t nbuckets;
+	uint8_t *cand;         /* bit per index: shares size and mode */
+	struct sample *samples;
+	size_t nsamples, samples_cap;
+	uint8_t *suspect;      /* bit per index: shares a sample too */
+	struct suspect *suspects; /* by index */
+	size_t nsuspects, suspects_cap;
 	struct pair *links, *owners; /* both sorted by index */
-	size_t nlinks, nowners, links_cap;
+	size_t nlinks, nowners, links_cap, owners_cap;
 	char *bufa, *bufb;
 };
 
@@ -51,29 +59,26 @@ struct dedup *dedup_new(void)
 	return calloc(1, sizeof(struct dedup));
 }
 
-static void free_contents(struct dedup *d)
+static void free_suspects(struct dedup *d)
 {
-	size_t b;
+	size_t i;
 
-	for (b = 0; b < d->nbuckets; b++)
-		while (d->buckets[b]) {
-			struct content *c = d->buckets[b];
-			d->buckets[b] = c->next;
-			free(c->path);
-			free(c);
-		}
-	free(d->buckets);
-	d->buckets = NULL;
-	d->nbuckets = 0;
+	for (i = 0; i < d->nsuspects; i++)
+		free(d->suspects[i].path);
+	free(d->suspects);
+	d->suspects = NULL;
+	d->nsuspects = d->suspects_cap = 0;
 }
 
 void dedup_free(struct dedup *d)
 {
 	if (!d)
 		return;
-	free_contents(d);
+	free_suspects(d);
 	free(d->recs);
 	free(d->cand);
+	free(d->samples);
+	free(d->suspect);
 	free(d->links);
 	free(d->owners);
 	free(d->bufa);
@@ -138,23 +143,20 @@ static long mark_candidates(struct dedup *d, struct mk_err *e)
 			ncand++;
 		}
 	}
-	/* Back in walk order: the second walk checks it meets the same files. */
+	/* Back in walk order: later walks check they meet the same files. */
 	if (d->nrecs > 1)
 		qsort(d->recs, d->nrecs, sizeof(*d->recs), cmp_index);
-	d->nbuckets = 16;
-	while (d->nbuckets < ncand)
-		d->nbuckets *= 2;
-	d->buckets = calloc(d->nbuckets, sizeof(*d->buckets));
+	d->suspect = calloc(d->nrecs / 8 + 1, 1);
 	d->bufa = malloc(COMPARE_CHUNK);
 	d->bufb = malloc(COMPARE_CHUNK);
-	if (!d->buckets || !d->bufa || !d->bufb)
+	if (!d->suspect || !d->bufa || !d->bufb)
 		return mk_fail(e, "out of memory");
 	return (long)ncand;
 }
 
-static int is_candidate(const struct dedup *d, uint64_t index)
+static int bit(const uint8_t *bits, uint64_t index)
 {
-	return (d->cand[index / 8] >> (index % 8)) & 1;
+	return (bits[index / 8] >> (index % 8)) & 1;
 }
 
 /* ---- reading ----------------------------------------------------- */
@@ -198,43 +200,49 @@ static int sample_hash(const struct fst_node *n, char *buf, uint64_t *hash,
 	return 0;
 }
 
-/* 1 when the two files hold the same bytes, 0 when not, -1 on error.
- * `a` is a host path shown as `a_shown`; `b` a node. */
-static int same_bytes(const char *a, const char *a_shown,
-		      const struct fst_node *b, char *bufa, char *bufb,
-		      struct mk_err *e)
+static int open_suspect(const struct suspect *f, struct mk_err *e)
 {
-	int fa = open(a, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), fb = -1;
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		mk_fail_errno(e, errno, "%s: cannot open",
+			      f->path + f->shown_skip);
+	return fd;
+}
+
+static long read_suspect(const struct suspect *f, int fd, char *buf,
+			 struct mk_err *e)
+{
+	long n = mk_read_full(fd, buf, COMPARE_CHUNK);
+
+	if (n < 0)
+		mk_fail_errno(e, errno, "%s: cannot read",
+			      f->path + f->shown_skip);
+	return n;
+}
+
+/* 1 when the two files hold the same bytes, 0 when not, -1 on error. */
+static int same_bytes(const struct suspect *a, const struct suspect *b,
+		      char *bufa, char *bufb, struct mk_err *e)
+{
+	int fa = open_suspect(a, e), fb = fa < 0 ? -1 : open_suspect(b, e);
 	int result = -1;
 	long na, nb;
 
-	if (fa < 0) {
-		mk_fail_errno(e, errno, "%s: cannot open", a_shown);
-		goto out;
-	}
-	fb = fst_open(b);
-	if (fb < 0) {
-		mk_fail_errno(e, errno, "%s: cannot open", shown(b));
-		goto out;
-	}
-	do {
-		na = mk_read_full(fa, bufa, COMPARE_CHUNK);
-		if (na < 0) {
-			mk_fail_errno(e, errno, "%s: cannot read", a_shown);
-			goto out;
-		}
-		nb = mk_read_full(fb, bufb, COMPARE_CHUNK);
-		if (nb < 0) {
-			mk_fail_errno(e, errno, "%s: cannot read", shown(b));
-			goto out;
-		}
+	while (fa >= 0 && fb >= 0) {
+		na = read_suspect(a, fa, bufa, e);
+		nb = na < 0 ? -1 : read_suspect(b, fb, bufb, e);
+		if (nb < 0)
+			break;
 		if (na != nb || memcmp(bufa, bufb, (size_t)na) != 0) {
 			result = 0;
-			goto out;
+			break;
 		}
-	} while (na > 0);
-	result = 1;
-out:
+		if (na == 0) {
+			result = 1;
+			break;
+		}
+	}
 	if (fa >= 0)
 		close(fa);
 	if (fb >= 0)
@@ -244,35 +252,6 @@ out:
 
 /* ---- grouping ------------------------------------------------------ */
 
-static int add_link(struct dedup *d, uint32_t index, uint32_t owner,
-		    struct mk_err *e)
-{
-	if (mk_grow(&d->links, &d->links_cap, d->nlinks, sizeof(*d->links)))
-		return mk_fail(e, "out of memory");
-	d->links[d->nlinks++] = (struct pair){ index, owner };
-	return 0;
-}
-
-static int add_content(struct content **bucket, const struct fst_node *n, uint64_t hash, uint32_t index,
-		       struct mk_err *e)
-{
-	struct content *c = calloc(1, sizeof(*c));
-
-	if (!c || !(c->path = strdup(n->src))) {
-		free(c);
-		return mk_fail(e, "out of memory");
-	}
-	c->size = n->size;
-	c->hash = hash;
-	c->kind = n->mode;
-	c->shown_skip = n->policy ? n->policy->shown_skip : 0;
-	c->owner = index;
-	c->nlink = 1;
-	c->next = *bucket;
-	*bucket = c;
-	return 0;
-}
-
 struct resolve {
 	struct dedup *d;
 	uint64_t (*blocks_of)(uint64_t size);
@@ -281,40 +260,7 @@ struct resolve {
 	uint64_t index;
 };
 
-/* Links candidate `n` to the first earlier file with its bytes, or
- * makes it the owner of a new content. */
-static int group_file(struct resolve *r, const struct fst_node *n,
-		      uint32_t index)
-{
-	struct dedup *d = r->d;
-	struct content **bucket, *c;
-	uint32_t kind = n->mode;
-	uint64_t hash = 0;
-
-	if (sample_hash(n, d->bufa, &hash, r->e))
-		return -1;
-	bucket = &d->buckets[(hash ^ n->size) & (d->nbuckets - 1)];
-	for (c = *bucket; c; c = c->next) {
-		int same;
-
-		if (c->hash != hash || c->size != n->size || c->kind != kind)
-			continue;
-		same = same_bytes(c->path, c->path + c->shown_skip, n, d->bufa,
-				  d->bufb, r->e);
-		if (same < 0)
-			return -1;
-		if (same) {
-			c->nlink++;
-			r->stats->links++;
-			r->stats->saved_bytes += n->size;
-			r->stats->saved_blocks += r->blocks_of(n->size);
-			return add_link(d, index, c->owner, r->e);
-		}
-	}
-	return add_content(bucket, n, hash, index, r->e);
-}
-
-/* The second walk must meet the files the first one noted. */
+/* Later walks must meet the files the first one noted. */
 static int same_as_noted(const struct resolve *r, const struct fst_node *n,
 			 uint64_t index)
 {
@@ -327,7 +273,9 @@ static int same_as_noted(const struct resolve *r, const struct fst_node *n,
 		       n->src ? shown(n) : n->name);
 }
 
-static int resolve_node(struct fst_node *n, void *ctx)
+/* Calls `fn` for each non-empty file of a walk, with its index. */
+static int visit_files(struct fst_node *n, void *ctx,
+		       int (*fn)(struct resolve *, struct fst_node *, uint64_t))
 {
 	struct resolve *r = ctx;
 	uint64_t index;
@@ -335,10 +283,173 @@ static int resolve_node(struct fst_node *n, void *ctx)
 	if (n->kind != FST_FILE || n->size == 0)
 		return 0;
 	index = r->index++;
-	if (same_as_noted(r, n, index))
+	return same_as_noted(r, n, index) ? -1 : fn(r, n, index);
+}
+
+static int sample_file(struct resolve *r, struct fst_node *n, uint64_t index)
+{
+	struct dedup *d = r->d;
+	uint64_t hash = 0;
+
+	if (!bit(d->cand, index))
+		return 0;
+	if (sample_hash(n, d->bufa, &hash, r->e))
 		return -1;
-	return is_candidate(r->d, index) ? group_file(r, n, (uint32_t)index)
-					 : 0;
+	if (mk_grow(&d->samples, &d->samples_cap, d->nsamples,
+		    sizeof(*d->samples)))
+		return mk_fail(r->e, "out of memory");
+	d->samples[d->nsamples++] = (struct sample){ hash, (uint32_t)index };
+	return 0;
+}
+
+static int sample_visit(struct fst_node *n, void *ctx)
+{
+	return visit_files(n, ctx, sample_file);
+}
+
+static int note_suspect(struct resolve *r, struct fst_node *n,
+			uint64_t index)
+{
+	struct dedup *d = r->d;
+	struct suspect *f;
+
+	if (!bit(d->suspect, index))
+		return 0;
+	if (mk_grow(&d->suspects, &d->suspects_cap, d->nsuspects,
+		    sizeof(*d->suspects)))
+		return mk_fail(r->e, "out of memory");
+	f = &d->suspects[d->nsuspects];
+	f->index = (uint32_t)index;
+	f->shown_skip = n->policy ? n->policy->shown_skip : 0;
+	f->path = strdup(n->src);
+	if (!f->path)
+		return mk_fail(r->e, "out of memory");
+	d->nsuspects++;
+	return 0;
+}
+
+static int suspect_visit(struct fst_node *n, void *ctx)
+{
+	return visit_files(n, ctx, note_suspect);
+}
+
+/* Same size, mode and sample hash; then walk order. */
+static int cmp_sample(const void *a, const void *b, void *ctx)
+{
+	const struct sample *x = a, *y = b;
+	const struct rec *recs = ctx;
+	const struct rec *rx = &recs[x->index], *ry = &recs[y->index];
+
+	if (rx->size != ry->size)
+		return rx->size < ry->size ? -1 : 1;
+	if (rx->kind != ry->kind)
+		return rx->kind < ry->kind ? -1 : 1;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int same_key(const struct dedup *d, const struct sample *x,
+		    const struct sample *y)
+{
+	return x->hash == y->hash &&
+	       d->recs[x->index].size == d->recs[y->index].size &&
+	       d->recs[x->index].kind == d->recs[y->index].kind;
+}
+
+/* Sorts the samples into runs of equal key and marks every file of a
+ * run of two or more as a suspect; returns how many. */
+static size_t mark_suspects(struct dedup *d)
+{
+	size_t i, start, n = 0;
+
+	if (d->nsamples > 1)
+		qsort_r(d->samples, d->nsamples, sizeof(*d->samples),
+			cmp_sample, d->recs);
+	for (start = 0; start < d->nsamples; start = i) {
+		for (i = start + 1; i < d->nsamples &&
+		     same_key(d, &d->samples[i], &d->samples[start]); i++)
+			;
+		for (size_t k = start; i - start > 1 && k < i; k++) {
+			uint32_t x = d->samples[k].index;
+			d->suspect[x / 8] |= (uint8_t)(1u << (x % 8));
+			n++;
+		}
+	}
+	return n;
+}
+
+static const struct suspect *find_suspect(const struct dedup *d,
+					  uint32_t index)
+{
+	size_t lo = 0, hi = d->nsuspects;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (d->suspects[mid].index < index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < d->nsuspects && d->suspects[lo].index == index
+		       ? &d->suspects[lo] : NULL;
+}
+
+static int add_pair(struct pair **v, size_t *n, size_t *cap, uint32_t index,
+		    uint32_t value, struct mk_err *e)
+{
+	if (mk_grow(v, cap, *n, sizeof(**v)))
+		return mk_fail(e, "out of memory");
+	(*v)[(*n)++] = (struct pair){ index, value };
+	return 0;
+}
+
+/*
+ * One run of suspects with one key, in walk order: each file is linked
+ * to the first earlier owner with its bytes, or becomes an owner.
+ * `owners` (scratch, as long as the run) holds positions in the run.
+ */
+static int group_run(struct resolve *r, const struct sample *run, size_t n,
+		     size_t *owners, uint32_t *nlink)
+{
+	struct dedup *d = r->d;
+	size_t i, k, nowners = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct suspect *fi = find_suspect(d, run[i].index);
+		int same = 0;
+
+		for (k = 0; fi && k < nowners && !same; k++) {
+			const struct suspect *fo =
+				find_suspect(d, run[owners[k]].index);
+			same = same_bytes(fo, fi, d->bufa, d->bufb, r->e);
+			if (same < 0)
+				return -1;
+			if (same) {
+				nlink[k]++;
+				r->stats->links++;
+				r->stats->saved_bytes += d->recs[run[i].index].size;
+				r->stats->saved_blocks +=
+					r->blocks_of(d->recs[run[i].index].size);
+				if (add_pair(&d->links, &d->nlinks, &d->links_cap,
+					     run[i].index, run[owners[k]].index,
+					     r->e))
+					return -1;
+			}
+		}
+		if (!fi)
+			return mk_fail(r->e, "the store changed while being read");
+		if (!same) {
+			nlink[nowners] = 1;
+			owners[nowners++] = i;
+		}
+	}
+	for (k = 0; k < nowners; k++)
+		if (nlink[k] > 1 &&
+		    add_pair(&d->owners, &d->nowners, &d->owners_cap,
+			     run[owners[k]].index, nlink[k], r->e))
+			return -1;
+	return 0;
 }
 
 static int cmp_pair(const void *a, const void *b)
@@ -348,26 +459,43 @@ static int cmp_pair(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* Owners with more than one link, sorted; the contents are freed. */
-static int collect_owners(struct dedup *d, struct mk_err *e)
+static int group_suspects(struct resolve *r)
 {
-	size_t b, n = 0;
-	struct content *c;
+	struct dedup *d = r->d;
+	size_t *owners = malloc((d->nsamples + 1) * sizeof(*owners));
+	uint32_t *nlink = malloc((d->nsamples + 1) * sizeof(*nlink));
+	size_t i, start;
+	int rc = owners && nlink ? 0 : mk_fail(r->e, "out of memory");
 
-	for (b = 0; b < d->nbuckets; b++)
-		for (c = d->buckets[b]; c; c = c->next)
-			n += c->nlink > 1;
-	d->owners = malloc((n ? n : 1) * sizeof(*d->owners));
-	if (!d->owners)
-		return mk_fail(e, "out of memory");
-	for (b = 0; b < d->nbuckets; b++)
-		for (c = d->buckets[b]; c; c = c->next)
-			if (c->nlink > 1)
-				d->owners[d->nowners++] =
-					(struct pair){ c->owner, c->nlink };
+	for (start = 0; rc == 0 && start < d->nsamples; start = i) {
+		for (i = start + 1; i < d->nsamples &&
+		     same_key(d, &d->samples[i], &d->samples[start]); i++)
+			;
+		if (i - start > 1)
+			rc = group_run(r, d->samples + start, i - start, owners,
+				       nlink);
+	}
+	free(owners);
+	free(nlink);
+	if (d->nlinks > 1)
+		qsort(d->links, d->nlinks, sizeof(*d->links), cmp_pair);
 	if (d->nowners > 1)
 		qsort(d->owners, d->nowners, sizeof(*d->owners), cmp_pair);
-	free_contents(d);
+	return rc;
+}
+
+/* A walk over `root` calling `visit`; checks it met every noted file. */
+static int walk_files(struct resolve *r, struct fst_node *root,
+		      int (*visit)(struct fst_node *, void *))
+{
+	r->index = 0;
+	if (fst_walk(root, visit, r, r->e))
+		return -1;
+	if (r->index != r->d->nrecs)
+		return mk_fail(r->e, "the store changed while being read (%llu "
+			       "files, then %llu)",
+			       (unsigned long long)r->d->nrecs,
+			       (unsigned long long)r->index);
 	return 0;
 }
 
@@ -382,15 +510,15 @@ int dedup_resolve(struct dedup *d, struct fst_node *root,
 	ncand = mark_candidates(d, e);
 	if (ncand < 0)
 		return -1;
-	/* Only candidates are read, so without any there is no walk. */
-	if (ncand > 0 && fst_walk(root, resolve_node, &r, e))
+	/* Each walk reads only what the last one left in doubt. */
+	if (ncand == 0 || walk_files(&r, root, sample_visit))
+		return ncand == 0 ? 0 : -1;
+	if (mark_suspects(d) == 0)
+		return 0;
+	if (walk_files(&r, root, suspect_visit) || group_suspects(&r))
 		return -1;
-	if (ncand > 0 && r.index != d->nrecs)
-		return mk_fail(e, "the store changed while being read (%llu "
-			       "files, then %llu)",
-			       (unsigned long long)d->nrecs,
-			       (unsigned long long)r.index);
-	return collect_owners(d, e);
+	free_suspects(d);
+	return 0;
 }
 
 static const struct pair *find(const struct pair *v, size_t n, uint64_t index)
