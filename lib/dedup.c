@@ -379,20 +379,20 @@ static size_t mark_suspects(struct dedup *d)
 	return n;
 }
 
+static int cmp_suspect(const void *key, const void *elem)
+{
+	uint32_t index = *(const uint32_t *)key;
+	const struct suspect *f = elem;
+
+	return index < f->index ? -1 : index > f->index;
+}
+
 static const struct suspect *find_suspect(const struct dedup *d,
 					  uint32_t index)
 {
-	size_t lo = 0, hi = d->nsuspects;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (d->suspects[mid].index < index)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < d->nsuspects && d->suspects[lo].index == index
-		       ? &d->suspects[lo] : NULL;
+	return d->nsuspects ? bsearch(&index, d->suspects, d->nsuspects,
+				      sizeof(*d->suspects), cmp_suspect)
+			    : NULL;
 }
 
 static int add_pair(struct pair **v, size_t *n, size_t *cap, uint32_t index,

@@ -726,19 +726,23 @@ static int new_ino(struct writer *w, struct fst_node *n)
 	return 0;
 }
 
+static int cmp_owner(const void *key, const void *elem)
+{
+	uint64_t index = *(const uint64_t *)key;
+	const struct owner_ino *o = elem;
+
+	return index < o->index ? -1 : index > o->index;
+}
+
+/* Owners are remembered in walk order, so the array is sorted. */
 static uint32_t owner_ino(const struct writer *w, uint64_t index)
 {
-	size_t lo = 0, hi = w->nowners;
+	const struct owner_ino *o =
+		w->nowners ? bsearch(&index, w->owners, w->nowners,
+				     sizeof(*w->owners), cmp_owner)
+			   : NULL;
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (w->owners[mid].index < index)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < w->nowners && w->owners[lo].index == index
-		       ? w->owners[lo].ino : 0;
+	return o ? o->ino : 0;
 }
 
 static int remember_owner(struct writer *w, uint64_t index, uint32_t ino)
