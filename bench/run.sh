@@ -11,7 +11,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$HERE")
-COMMAND="bench/run.sh $*"
+COMMAND="bench/run.sh${*:+ $(printf '%q ' "$@")}"
+COMMAND=${COMMAND% }
 
 scales="0.25 0.5 1 2"
 runs=3
@@ -93,7 +94,9 @@ cp -L "$bin" "$workdir/bin/mkr2simg"
 for l in "$bindir"/libmkr2simg.so.0 "$bindir"/libmkr2simg.so.[0-9]*.[0-9]*.[0-9]; do
 	[ -f "$l" ] && cp -L "$l" "$workdir/bin/"
 done
-bin_fingerprint() { cat "$bin" "$bindir"/libmkr2simg.so.0 2>/dev/null | sha256sum | cut -c1-12; }
+bin_fingerprint() {
+	{ cat "$bin"; cat "$bindir"/libmkr2simg.so.0 2>/dev/null || true; } | sha256sum | cut -c1-12
+}
 bin_sha=$(bin_fingerprint)
 export MKR2SIMG=$workdir/bin/mkr2simg
 "$MKR2SIMG" --version >/dev/null 2>&1 || "$MKR2SIMG" --help >/dev/null
