@@ -102,11 +102,13 @@ static int check_options(struct build *b)
 		return mk_fail(&b->e, "--timeout must be 0 or more seconds");
 	b->store_root = o->store_root ? o->store_root : "/";
 	b->dtb = o->dtb ? o->dtb : EXTLINUX_DEFAULT_DTB;
-	if (o->source_date_epoch > (int64_t)UINT32_MAX)
-		return mk_fail(&b->e, "SOURCE_DATE_EPOCH %lld is past 2106",
-			       (long long)o->source_date_epoch);
+	if (o->source_date_epoch > EXT4FS_TIME_MAX)
+		return mk_fail(&b->e, "SOURCE_DATE_EPOCH %lld is after "
+			       "2310-04-04 (%lld), the last time ext4 tools read "
+			       "back as written", (long long)o->source_date_epoch,
+			       (long long)EXT4FS_TIME_MAX);
 	/* 0 would make libext2fs use the clock, so it counts as unset. */
-	b->time = o->source_date_epoch > 0 ? (uint32_t)o->source_date_epoch
+	b->time = o->source_date_epoch > 0 ? o->source_date_epoch
 					   : IMAGE_UNSET_EPOCH_TIME;
 	b->boot_policy = boot_policy_base;
 	b->boot_policy.time = b->time;
@@ -304,7 +306,7 @@ static int survey_root(struct build *b)
 	struct first_walk fw = { b, &b->e };
 	struct dedup_stats ds;
 
-	if (!b->o->no_dedup && !(b->dedup = dedup_new()))
+	if (!b->o->no_dedup && !(b->dedup = dedup_new(EXT4FS_LINK_MAX)))
 		return mk_fail(&b->e, "out of memory");
 	ext4fs_need_init(&b->root_need);
 	if (fst_walk(b->root_tree, first_visit, &fw, &b->e))
