@@ -167,14 +167,6 @@ static int bit(const uint8_t *bits, uint64_t index)
 
 /* ---- reading ----------------------------------------------------- */
 
-/* How errors name a file: as the store sees it, not --store-root. */
-static const char *shown(const struct fst_node *n)
-{
-	size_t skip = n->policy ? n->policy->shown_skip : 0;
-
-	return strlen(n->src) > skip ? n->src + skip : n->src;
-}
-
 /*
  * XXH3 of the file's first and last SAMPLE_BYTES (the whole file when it
  * is smaller): files of equal size that differ almost always differ
@@ -184,7 +176,7 @@ static const char *shown(const struct fst_node *n)
 static int sample_hash(const struct fst_node *n, char *buf, uint64_t *hash,
 		       struct mk_err *e)
 {
-	int fd = fst_open(n);
+	int fd = fst_open(n, e);
 	uint64_t head = n->size < 2 * SAMPLE_BYTES ? n->size : SAMPLE_BYTES;
 	uint64_t tail = n->size - head < SAMPLE_BYTES ? n->size - head
 						      : SAMPLE_BYTES;
@@ -192,28 +184,23 @@ static int sample_hash(const struct fst_node *n, char *buf, uint64_t *hash,
 	int err;
 
 	if (fd < 0)
-		return mk_fail_errno(e, errno, "%s: cannot open", shown(n));
+		return -1;
 	got_head = pread(fd, buf, head, 0);
 	if (got_head == (ssize_t)head && tail)
 		got_tail = pread(fd, buf + head, tail, (off_t)(n->size - tail));
 	err = errno;
 	close(fd);
 	if (got_head < 0 || got_tail < 0)
-		return mk_fail_errno(e, err, "%s: cannot read", shown(n));
+		return mk_fail_errno(e, err, "%s: cannot read", fst_shown(n));
 	if ((uint64_t)got_head != head || (uint64_t)got_tail != tail)
-		return mk_fail(e, "%s: changed size while reading", shown(n));
+		return mk_fail(e, "%s: changed size while reading", fst_shown(n));
 	*hash = XXH3_64bits(buf, head + tail);
 	return 0;
 }
 
 static int open_suspect(const struct suspect *f, struct mk_err *e)
 {
-	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-	if (fd < 0)
-		mk_fail_errno(e, errno, "%s: cannot open",
-			      f->path + f->shown_skip);
-	return fd;
+	return mk_open_regular(AT_FDCWD, f->path, f->path + f->shown_skip, e);
 }
 
 static long read_suspect(const struct suspect *f, int fd, char *buf,
@@ -305,7 +292,7 @@ static int same_as_noted(const struct resolve *r, const struct fst_node *n,
 	    rec->kind == (n->src ? n->mode : KIND_INLINE))
 		return 0;
 	return mk_fail(r->e, "%s: changed while being read",
-		       n->src ? shown(n) : n->name);
+		       n->src ? fst_shown(n) : n->name);
 }
 
 /* Calls `fn` for each non-empty file of a walk, with its index. */

@@ -62,14 +62,17 @@ static void say(struct build *b, enum mkr2simg_log_level level,
 static void say(struct build *b, enum mkr2simg_log_level level,
 		const char *fmt, ...)
 {
-	char line[LOG_LINE_MAX];
+	char line[LOG_LINE_MAX], *text = NULL;
 	va_list ap;
 
 	if (!b->o->log || level > b->o->log_level)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
 	va_end(ap);
+	mk_err_fit(text ? text : "out of memory", line, sizeof(line));
+	free(text);
 	b->o->log(b->o->user, level, line);
 }
 
@@ -158,7 +161,8 @@ static int load_inputs(struct build *b)
 	if (rc)
 		return -1;
 	if (b->o->registration &&
-	    mk_read_all(b->o->registration, &b->registration, &why))
+	    mk_read_max(b->o->registration, IMAGE_REGISTRATION_MAX,
+			&b->registration, &why))
 		return mk_fail(&b->e, "--registration %s", why.msg);
 	if (!b->o->registration)
 		say(b, MKR2SIMG_LOG_WARN, "no --registration: Nix on the "
@@ -264,7 +268,8 @@ static int build_root_tree(struct build *b)
 			    b->registration.data, b->registration.len))
 		return -1;
 	return fst_sort(root, &b->e) ||
-	       ext4fs_add_lost_found(root, b->time, &b->e);
+			       ext4fs_add_lost_found(root, b->time, &b->e)
+		       ? -1 : 0;
 }
 
 /* ---- the first walks: sizes, counts, identical files ------------- */
@@ -358,7 +363,8 @@ static int build_boot_tree(struct build *b)
 	    (b->top.dtbs && add_boot_file(b, nixos, b->top.dtbs)))
 		return -1;
 	return fst_sort(root, &b->e) ||
-	       ext4fs_add_lost_found(root, b->time, &b->e);
+			       ext4fs_add_lost_found(root, b->time, &b->e)
+		       ? -1 : 0;
 }
 
 /* ---- sizes and identifiers ---------------------------------------- */
@@ -687,7 +693,7 @@ int mkr2simg_build(const struct mkr2simg_options *o,
 	memset(b.sum, 0, sizeof(*b.sum));
 	rc = run(&b);
 	if (rc && err && errlen)
-		snprintf(err, errlen, "%s", b.e.msg);
+		mk_err_fit(b.e.msg, err, errlen);
 	drop_temp(&b);
 	fst_free(b.root_tree);
 	fst_free(b.boot_tree);
