@@ -2,6 +2,7 @@
  * mkr2simg - command-line front end: parses options, calls
  * mkr2simg_build() from the public header, prints.  Nothing else.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -134,8 +135,9 @@ static int parse_epoch(struct mkr2simg_options *o)
 
 	if (!env || !*env)
 		return 0;
+	errno = 0;
 	v = strtoll(env, &end, 10);
-	if (*end != '\0' || v < 0) {
+	if (*end != '\0' || v < 0 || errno == ERANGE) {
 		fprintf(stderr, "mkr2simg: SOURCE_DATE_EPOCH=%s: not a number "
 			"of seconds\n", env);
 		return -1;
@@ -244,6 +246,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	if (mkr2simg_build(&o, &s, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mkr2simg: %s\n", err);
 		return EXIT_FAILED;
