@@ -39,7 +39,7 @@ struct build {
 	const struct mkr2simg_options *o;
 	struct mkr2simg_summary *sum;
 	struct mk_err e;
-	const char *store_root;
+	char *store_root;   /* --store-root without trailing slashes, or "/" */
 	const char *dtb;
 	int64_t time;
 	struct fst_policy boot_policy;
@@ -97,6 +97,32 @@ static char *host_path(const struct build *b, const char *inside)
 
 /* ---- inputs ------------------------------------------------------- */
 
+/* The one place --store-root is spelled out: "DIR//" and "DIR" are one
+ * root, and every host path and every shown path follows from it. */
+static int set_store_root(struct build *b)
+{
+	const char *root = b->o->store_root ? b->o->store_root : "/";
+	size_t len = strlen(root);
+
+	while (len > 1 && root[len - 1] == '/')
+		len--;
+	if (len == 0)
+		return mk_fail(&b->e, "--store-root must name a folder");
+	b->store_root = mk_strndup(root, len);
+	return b->store_root ? 0 : mk_fail(&b->e, "out of memory");
+}
+
+static int check_size(struct build *b, const char *option, uint64_t bytes)
+{
+	char given[MK_SIZE_TEXT_MAX], max[MK_SIZE_TEXT_MAX];
+
+	if (bytes <= IMAGE_MAX_PART_BYTES)
+		return 0;
+	return mk_fail(&b->e, "%s %s is more than %s, the largest partition "
+		       "mkr2simg writes", option, mk_size_text(bytes, given),
+		       mk_size_text(IMAGE_MAX_PART_BYTES, max));
+}
+
 static int check_options(struct build *b)
 {
 	const struct mkr2simg_options *o = b->o;
@@ -105,7 +131,12 @@ static int check_options(struct build *b)
 		return mk_fail(&b->e, "both CLOSURE and OUTPUT are needed");
 	if (o->timeout_seconds < 0)
 		return mk_fail(&b->e, "--timeout must be 0 or more seconds");
-	b->store_root = o->store_root ? o->store_root : "/";
+	if (check_size(b, "--boot-size", o->boot_size) ||
+	    check_size(b, "--root-size", o->root_size) ||
+	    check_size(b, "--root-headroom", o->root_headroom))
+		return -1;
+	if (set_store_root(b))
+		return -1;
 	b->dtb = o->dtb ? o->dtb : EXTLINUX_DEFAULT_DTB;
 	if (o->source_date_epoch > EXT4FS_TIME_MAX)
 		return mk_fail(&b->e, "SOURCE_DATE_EPOCH %lld is after "
@@ -375,6 +406,7 @@ static int plan_sizes(struct build *b)
 {
 	struct ext4fs_need boot_need, root_need;
 	uint64_t boot_min, root_min, boot_size;
+	char given[MK_SIZE_TEXT_MAX];
 
 	if (ext4fs_measure(b->boot_tree, &b->boot_need, &b->e))
 		return -1;
@@ -385,14 +417,14 @@ static int plan_sizes(struct build *b)
 		return -1;
 	boot_size = mk_align_up(b->o->boot_size, LAYOUT_ALIGN);
 	if (boot_size < boot_min)
-		return mk_fail(&b->e, "--boot-size %lluM is too small: /boot "
+		return mk_fail(&b->e, "--boot-size %s is too small: /boot "
 			       "needs at least %lluM",
-			       (unsigned long long)(b->o->boot_size >> 20),
+			       mk_size_text(b->o->boot_size, given),
 			       (unsigned long long)mk_div_ceil(boot_min, 1u << 20));
 	if (b->o->root_size && b->o->root_size < root_min)
-		return mk_fail(&b->e, "--root-size %lluM is too small: the "
+		return mk_fail(&b->e, "--root-size %s is too small: the "
 			       "root filesystem needs at least %lluM",
-			       (unsigned long long)(b->o->root_size >> 20),
+			       mk_size_text(b->o->root_size, given),
 			       (unsigned long long)mk_div_ceil(root_min, 1u << 20));
 	if (!b->o->root_size &&
 	    ext4fs_min_size(&root_need, b->o->root_headroom, &root_min, &b->e))
@@ -666,6 +698,7 @@ int mkr2simg_build(const struct mkr2simg_options *o,
 	free(b.conf);
 	free(b.registration.data);
 	toplevel_free(&b.top);
+	free(b.store_root);
 	closure_free(&b.closure);
 	dedup_free(b.dedup);
 	return rc;

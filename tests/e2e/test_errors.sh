@@ -210,6 +210,30 @@ else
 fi
 chmod -R u+w "$work/store-evil"; rm -rf "$work/store-evil"
 
+# Sizes and numbers: parsed and shown without overflow, nothing vague.
+expect_error "huge --boot-size" "--boot-size 18446744073709551615 is more than 16T" -- "${base[@]}" --boot-size 18446744073709551615 "$closure" "$out/img"
+expect_error "one-byte --boot-size" "--boot-size 1 is too small" -- "${base[@]}" --boot-size 1 "$closure" "$out/img"
+expect_error "huge --root-headroom" "--root-headroom 16777215T is more than 16T" -- "${base[@]}" --root-headroom 16777215T "$closure" "$out/img"
+expect_error "--root-size 0" "--root-size 0: a size of nothing" -- "${base[@]}" --root-size 0 "$closure" "$out/img"
+expect_error "--timeout with a space" "--timeout  5: not a whole number" -- "${base[@]}" --timeout ' 5' "$closure" "$out/img"
+expect_error "--timeout with a plus" "--timeout +5: not a whole number" -- "${base[@]}" --timeout +5 "$closure" "$out/img"
+SOURCE_DATE_EPOCH=' 5' expect_error "SOURCE_DATE_EPOCH with a space" "SOURCE_DATE_EPOCH= 5: not a number" -- "${base[@]}" "$closure" "$out/img"
+
+# --store-root with trailing slashes names store paths whole, and a tree
+# deeper than the open-file limit says so (the reason is never cut off).
+cp -a "$store" "$work/store-deep"
+chmod u+w "$work/store-deep$victim"
+python3 -c 'import os, sys
+p = sys.argv[1]
+for i in range(1100):
+    p = os.path.join(p, "d"); os.mkdir(p)' "$work/store-deep$victim"
+mkfifo "$work/store-deep$victim/a-fifo"
+expect_error "--store-root DIR//" " $victim/a-fifo: is a fifo" -- --store-root "$work/store-deep//" "$closure" "$out/img"
+rm "$work/store-deep$victim/a-fifo"
+(ulimit -n 1024; expect_error "deeper than the open-file limit" "(raise it with ulimit -n)" -- --store-root "$work/store-deep" "$closure" "$out/img"; echo "$passed $failed" >"$work/counts")
+read -r passed failed <"$work/counts"
+chmod -R u+w "$work/store-deep"; rm -rf "$work/store-deep"
+
 # OUTPUT names up to 255 bytes: no temporary name is derived from them.
 long=$(printf 'i%.0s' $(seq 255))
 rc=0
