@@ -383,6 +383,11 @@ static int build_boot_tree(struct build *b)
 		b->dtb, b->top.kernel_params, b->o->timeout_seconds };
 	struct fst_node *root, *ext, *nixos;
 
+	/* /boot names each file after its store path: two the same would
+	 * only say "two entries named ...". */
+	if (strcmp(b->top.kernel, b->top.initrd) == 0)
+		return mk_fail(&b->e, "%s: its kernel and initrd are the same "
+			       "file, %s", b->top.path, b->top.kernel);
 	b->conf = extlinux_conf(&en);
 	root = b->boot_tree = new_dir(b, NULL, "", IMAGE_DIR_MODE);
 	if (!b->conf || !root)

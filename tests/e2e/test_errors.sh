@@ -77,6 +77,12 @@ for part in kernel initrd init; do
 	expect_error "toplevel without $part" "'$part'" -- --store-root "$work/store-$part" "$closure" "$out/img"
 	chmod -R u+w "$work/store-$part"; rm -rf "$work/store-$part"
 done
+# kernel and initrd the same file: said in those words.
+cp -a "$store" "$work/store-same"
+chmod u+w "$work/store-same$top"
+ln -sfn "$(readlink "$work/store-same$top/kernel")" "$work/store-same$top/initrd"
+expect_error "kernel is the initrd" "its kernel and initrd are the same file" -- --store-root "$work/store-same" "$closure" "$out/img"
+chmod -R u+w "$work/store-same"; rm -rf "$work/store-same"
 expect_error "missing dtb" "no-such.dtb" -- "${base[@]}" --dtb no-such.dtb "$closure" "$out/img"
 expect_error "toplevel not in closure" "not in the closure" -- "${base[@]}" --toplevel /nix/store/${hash:0:31}0-nixos-system-x "$closure" "$out/img"
 
