@@ -2,6 +2,7 @@
  * mkr2simg - command-line front end: parses options, calls
  * mkr2simg_build() from the public header, prints.  Nothing else.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -115,12 +116,27 @@ static int parse_size_arg(const char *opt, const char *arg, uint64_t *out)
 	return 0;
 }
 
-static int parse_timeout(const char *arg, int *out)
+/* Digits only: strtoll alone would take " 5", "+5" and overflow. */
+static int parse_count(const char *text, long long max, long long *out)
 {
 	char *end;
-	long v = strtol(arg, &end, 10);
+	long long v;
 
-	if (*arg == '\0' || *end != '\0' || v < 0 || v > INT_MAX / 10)
+	if (*text < '0' || *text > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (*end != '\0' || errno == ERANGE || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_timeout(const char *arg, int *out)
+{
+	long long v;
+
+	if (parse_count(arg, INT_MAX / 10, &v))
 		return -1;
 	*out = (int)v;
 	return 0;
@@ -129,13 +145,11 @@ static int parse_timeout(const char *arg, int *out)
 static int parse_epoch(struct mkr2simg_options *o)
 {
 	const char *env = getenv("SOURCE_DATE_EPOCH");
-	char *end;
 	long long v;
 
 	if (!env || !*env)
 		return 0;
-	v = strtoll(env, &end, 10);
-	if (*end != '\0' || v < 0) {
+	if (parse_count(env, LLONG_MAX, &v)) {
 		fprintf(stderr, "mkr2simg: SOURCE_DATE_EPOCH=%s: not a number "
 			"of seconds\n", env);
 		return -1;
@@ -172,8 +186,13 @@ static int parse_option(int c, struct mkr2simg_options *o)
 			o->root_size = 0;
 			break;
 		}
-		return parse_size_arg("--root-size", optarg, &o->root_size)
-			       ? EXIT_USAGE : -1;
+		if (parse_size_arg("--root-size", optarg, &o->root_size))
+			return EXIT_USAGE;
+		if (o->root_size == 0) /* the library reads 0 as auto */
+			return usage_error("--root-size %s: a size of nothing; "
+					   "use auto for the smallest that fits",
+					   optarg);
+		return -1;
 	case OPT_ROOT_HEADROOM:
 		return parse_size_arg("--root-headroom", optarg,
 				      &o->root_headroom) ? EXIT_USAGE : -1;
@@ -244,6 +263,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	if (mkr2simg_build(&o, &s, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mkr2simg: %s\n", err);
 		return EXIT_FAILED;

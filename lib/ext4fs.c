@@ -524,7 +524,6 @@ static int fs_create(const char *image_path, const struct ext4fs_spec *spec,
 struct writer {
 	ext2_filsys fs;
 	int fd;            /* the image, for file data */
-	const char *image; /* its name, for messages */
 	const char *label; /* the filesystem's, for messages */
 	uint64_t offset;   /* partition start in the image */
 	blk64_t goal;      /* where the next allocation starts looking */
@@ -596,7 +595,7 @@ static int write_data_blocks(struct writer *w, const char *data,
 
 	(void)ino;
 	if (err)
-		return mk_fail_errno(w->e, err, "%s: cannot write", w->image);
+		return mk_fail_errno(w->e, err, "cannot write");
 	return 0;
 }
 
@@ -987,7 +986,7 @@ int ext4fs_write(const char *image_path, int image_fd,
 		 const struct ext4fs_links *links, struct ext4fs_stats *stats,
 		 struct mk_err *e)
 {
-	struct writer w = { .fd = image_fd, .image = image_path,
+	struct writer w = { .fd = image_fd,
 			    .label = spec->label, .offset = spec->offset,
 			    .usable = DIR_USABLE, .links = links, .e = e };
 	int rc;

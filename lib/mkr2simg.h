@@ -58,9 +58,13 @@ struct mkr2simg_options {
 	void (*log)(void *user, enum mkr2simg_log_level level, const char *msg);
 	enum mkr2simg_log_level log_level;
 	/*
-	 * Called with the temporary output's path once it exists and with
-	 * NULL once it is renamed or removed, so that a caller's signal
-	 * handler can unlink it.  May be NULL.
+	 * The image is written to an unnamed file (O_TMPFILE) that leaves
+	 * nothing behind however the process ends.  Only where OUTPUT's
+	 * filesystem lacks O_TMPFILE is a named temporary used: this is
+	 * called with its path once it exists and with NULL once it is
+	 * renamed or removed, so that a caller's signal handler can unlink
+	 * it (a temporary left by `kill -9` is removed by the next run in
+	 * the same folder).  May be NULL.
 	 */
 	void (*tempfile)(void *user, const char *path);
 	void *user;

@@ -77,6 +77,12 @@ for part in kernel initrd init; do
 	expect_error "toplevel without $part" "'$part'" -- --store-root "$work/store-$part" "$closure" "$out/img"
 	chmod -R u+w "$work/store-$part"; rm -rf "$work/store-$part"
 done
+# kernel and initrd the same file: said in those words.
+cp -a "$store" "$work/store-same"
+chmod u+w "$work/store-same$top"
+ln -sfn "$(readlink "$work/store-same$top/kernel")" "$work/store-same$top/initrd"
+expect_error "kernel is the initrd" "its kernel and initrd are the same file" -- --store-root "$work/store-same" "$closure" "$out/img"
+chmod -R u+w "$work/store-same"; rm -rf "$work/store-same"
 expect_error "missing dtb" "no-such.dtb" -- "${base[@]}" --dtb no-such.dtb "$closure" "$out/img"
 expect_error "toplevel not in closure" "not in the closure" -- "${base[@]}" --toplevel /nix/store/${hash:0:31}0-nixos-system-x "$closure" "$out/img"
 
@@ -132,29 +138,118 @@ else
 fi
 chmod -R u+w "$big"; rm -rf "$big"
 
-# SIGTERM and SIGINT remove the temporary file: the image's temporary file
-# exists before CLOSURE is read, so a CLOSURE on a pipe that never ends
-# holds mkr2simg there.
-for sig in TERM INT; do
+# A run that is stopped leaves nothing, whatever the signal, kill -9 too:
+# the image is an unnamed file (O_TMPFILE) until it is complete.  A
+# CLOSURE on a pipe that never ends holds mkr2simg with that file open.
+for sig in TERM INT HUP KILL; do
 	mkfifo "$work/never"
 	"$mk" "${base[@]}" - "$out/img" <"$work/never" >/dev/null 2>&1 &
 	pid=$!
 	exec 3>"$work/never" # opens the pipe, so mkr2simg runs and blocks
-	for _ in $(seq 200); do
-		[ -n "$(ls -A "$out")" ] && break
+	had=''
+	for _ in $(seq 500); do
+		had=$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -o "$out/#[0-9]* (deleted)" || true)
+		[ -n "$had" ] && break
 		sleep 0.01
 	done
-	had=$(ls -A "$out")
 	kill -"$sig" "$pid"
 	rc=0; wait "$pid" || rc=$?
 	exec 3>&-
 	rm "$work/never"
 	if [ -n "$had" ] && [ "$rc" -ne 0 ] && [ -z "$(ls -A "$out")" ]; then
-		echo "ok: SIG$sig removes $had (exit $rc)"; passed=$((passed + 1))
+		echo "ok: SIG$sig while writing '$had': nothing left (exit $rc)"; passed=$((passed + 1))
 	else
-		fail "SIG$sig: temp '$had', exit $rc, left: $(ls -A "$out")"
+		fail "SIG$sig: open file '$had', exit $rc, left: $(ls -A "$out")"
 	fi
 done
+
+# OUTPUT that is not ours to replace: refused before any work.
+cp "$closure" "$work/closure-copy"
+mknod "$out/chr" c 1 3
+mkfifo "$out/fifo"
+ln -s img "$out/link"
+mkdir "$out/dir"
+for t in chr fifo link dir; do
+	rc=0
+	"$mk" -q "${base[@]}" "$closure" "$out/$t" 2>"$work/stderr" >/dev/null || rc=$?
+	msg=$(grep -v '^mkr2simg: warning: ' "$work/stderr" || true)
+	kind=$(stat -c %F "$out/$t" 2>/dev/null)
+	if [ "$rc" -ne 0 ] && [[ $msg == *"$out/$t: is a "*"OUTPUT must be"* ]] &&
+		[ "$(printf '%s\n' "$msg" | grep -c .)" -eq 1 ] && [ -n "$kind" ] &&
+		[ "$(ls -A "$out" | wc -l)" -eq 4 ]; then
+		echo "ok: OUTPUT a $kind: $msg"; passed=$((passed + 1))
+	else
+		fail "OUTPUT $t: rc=$rc msg='$msg' now: $(stat -c %F "$out/$t" 2>&1)"
+	fi
+done
+rm -rf "${out:?}"/* "$out"/.[!.]* 2>/dev/null || true
+expect_error "OUTPUT is CLOSURE" "is the input" -- "${base[@]}" "$work/closure-copy" "$work/closure-copy"
+cmp -s "$closure" "$work/closure-copy" || fail "OUTPUT is CLOSURE: the closure was changed"
+expect_error "OUTPUT is the registration" "is the input" -- "${base[@]}" --registration "$out/../closure-copy" "$closure" "$work/closure-copy"
+
+# Inputs that never end are refused, never waited on nor read forever.
+mkfifo "$work/reg-fifo"
+expect_error "registration a fifo" "reg-fifo: is a fifo" -- "${base[@]}" --registration "$work/reg-fifo" "$closure" "$out/img"
+expect_error "registration /dev/zero" "/dev/zero: is a character device" -- "${base[@]}" --registration /dev/zero "$closure" "$out/img"
+expect_error "CLOSURE /dev/zero" "/dev/zero: is a character device" -- "${base[@]}" /dev/zero "$out/img"
+rc=0
+timeout 60 bash -c 'head -c 100000000 /dev/zero | "$0" -q --store-root "$1" - "$2"' "$mk" "$store" "$out/img" 2>"$work/stderr" || rc=$?
+if [ "$rc" -eq 1 ] && grep -q 'more than the 67108864 bytes' "$work/stderr" && [ -z "$(ls -A "$out")" ]; then
+	echo "ok: an endless CLOSURE pipe stops at the limit"; passed=$((passed + 1))
+else
+	fail "endless CLOSURE pipe: rc=$rc $(cat "$work/stderr")"
+fi
+
+# Names are shown escaped: a fifo named with a newline and a fake success
+# line gives one line, and nothing on it looks like success.
+evil=$(printf 'x\nmkr2simg: wrote fake.img\033[2J')
+cp -a "$store" "$work/store-evil"
+mkfifo "$work/store-evil$victim/$evil"
+rc=0
+"$mk" -q --store-root "$work/store-evil" "$closure" "$out/img" 2>"$work/stderr" >/dev/null || rc=$?
+msg=$(grep -v '^mkr2simg: warning: ' "$work/stderr" || true)
+if [ "$rc" -eq 1 ] && [ "$(printf '%s\n' "$msg" | grep -c .)" -eq 1 ] &&
+	[[ $msg == *'x\nmkr2simg: wrote fake.img\x1b[2J: is a fifo'* ]]; then
+	echo "ok: control characters in a name are escaped: $msg"; passed=$((passed + 1))
+else
+	fail "escaped name: rc=$rc msg=$(printf '%q' "$msg")"
+fi
+chmod -R u+w "$work/store-evil"; rm -rf "$work/store-evil"
+
+# Sizes and numbers: parsed and shown without overflow, nothing vague.
+expect_error "huge --boot-size" "--boot-size 18446744073709551615 is more than 16T" -- "${base[@]}" --boot-size 18446744073709551615 "$closure" "$out/img"
+expect_error "one-byte --boot-size" "--boot-size 1 is too small" -- "${base[@]}" --boot-size 1 "$closure" "$out/img"
+expect_error "huge --root-headroom" "--root-headroom 16777215T is more than 16T" -- "${base[@]}" --root-headroom 16777215T "$closure" "$out/img"
+expect_error "--root-size 0" "--root-size 0: a size of nothing" -- "${base[@]}" --root-size 0 "$closure" "$out/img"
+expect_error "--timeout with a space" "--timeout  5: not a whole number" -- "${base[@]}" --timeout ' 5' "$closure" "$out/img"
+expect_error "--timeout with a plus" "--timeout +5: not a whole number" -- "${base[@]}" --timeout +5 "$closure" "$out/img"
+SOURCE_DATE_EPOCH=' 5' expect_error "SOURCE_DATE_EPOCH with a space" "SOURCE_DATE_EPOCH= 5: not a number" -- "${base[@]}" "$closure" "$out/img"
+
+# --store-root with trailing slashes names store paths whole, and a tree
+# deeper than the open-file limit says so (the reason is never cut off).
+cp -a "$store" "$work/store-deep"
+chmod u+w "$work/store-deep$victim"
+python3 -c 'import os, sys
+p = sys.argv[1]
+for i in range(1100):
+    p = os.path.join(p, "d"); os.mkdir(p)' "$work/store-deep$victim"
+mkfifo "$work/store-deep$victim/a-fifo"
+expect_error "--store-root DIR//" " $victim/a-fifo: is a fifo" -- --store-root "$work/store-deep//" "$closure" "$out/img"
+rm "$work/store-deep$victim/a-fifo"
+(ulimit -n 1024; expect_error "deeper than the open-file limit" "(raise it with ulimit -n)" -- --store-root "$work/store-deep" "$closure" "$out/img"; echo "$passed $failed" >"$work/counts")
+read -r passed failed <"$work/counts"
+chmod -R u+w "$work/store-deep"; rm -rf "$work/store-deep"
+
+# OUTPUT names up to 255 bytes: no temporary name is derived from them.
+long=$(printf 'i%.0s' $(seq 255))
+rc=0
+"$mk" -q "${base[@]}" "$closure" "$out/$long" 2>"$work/stderr" >/dev/null || rc=$?
+if [ "$rc" -eq 0 ] && [ -f "$out/$long" ] && [ "$(ls -A "$out" | wc -l)" -eq 1 ]; then
+	echo "ok: a 255-byte OUTPUT name"; passed=$((passed + 1))
+else
+	fail "255-byte OUTPUT name: rc=$rc $(cat "$work/stderr")"
+fi
+rm -rf "${out:?}"/* "$out"/.[!.]* 2>/dev/null || true
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
