@@ -7,6 +7,8 @@
  * then optionally one of K M G T (either case, powers of 1024) followed
  * by nothing, "B" or "iB"; anything else, or a value past 2^64 - 1, is
  * refused.  The reference counts in 128 bits, so overflow is visible.
+ * Also mk_size_text, its inverse for messages: every accepted value and
+ * the input's first 8 bytes as a number must read back as themselves.
  */
 #include <ctype.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 
 #include "fuzz_util.h"
 #include "mkr2simg.h"
+#include "util.h"
 
 typedef unsigned __int128 u128;
 
@@ -53,6 +56,19 @@ static int reference_parse(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* mk_size_text(bytes) parses back to bytes. */
+static void check_round_trip(uint64_t bytes)
+{
+	char buf[MK_SIZE_TEXT_MAX];
+	const char *text = mk_size_text(bytes, buf);
+	uint64_t back = 0;
+
+	if (mkr2simg_parse_size(text, &back) != 0 || back != bytes)
+		fuzz_fail("%llu written as '%s' reads back as %llu",
+			  (unsigned long long)bytes, text,
+			  (unsigned long long)back);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = fuzz_cstring(data, size);
@@ -66,6 +82,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == 0 && got != want)
 		fuzz_fail("'%s': parser %llu, reference %llu", text,
 			  (unsigned long long)got, (unsigned long long)want);
+	if (rc == 0)
+		check_round_trip(got);
+	if (size >= sizeof(got)) {
+		memcpy(&got, data, sizeof(got));
+		check_round_trip(got);
+	}
 	free(text);
 	return 0;
 }

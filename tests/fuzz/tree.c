@@ -133,10 +133,14 @@ static void apply_op(struct tree *t, const char *line, size_t n,
 	size_t plen = sp ? (size_t)(sp - line - 2) : n - 2;
 	size_t alen = sp ? n - 2 - plen - 1 : 0;
 	char path[PATH_MAX], target[PATH_MAX];
+	/* Made paths stay below PATH_MAX with the root in front, so that
+	 * nftw can remove them again. */
+	size_t cap = line[0] == 'r' ? sizeof(path)
+				    : sizeof(path) - strlen(t->root) - 1;
 	int dir;
 
 	arg = sp ? sp + 1 : line + n;
-	if (expand(line + 2, line[0] == 'r' ? n - 2 : plen, path, sizeof(path)))
+	if (expand(line + 2, line[0] == 'r' ? n - 2 : plen, path, cap))
 		return;
 	if (line[0] == 'r') {
 		if (in->nresolve < TREE_MAX_RESOLVE)
