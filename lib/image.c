@@ -24,6 +24,15 @@
 #include "util.h"
 
 #define BLOB_CHUNK (1u << 20)
+
+/* Constants that modules define each for their own format must agree. */
+_Static_assert(LAYOUT_SECTOR == GPT_SECTOR_SIZE, "one sector size");
+_Static_assert(LAYOUT_GPT_BACKUP_SECTORS == GPT_BACKUP_SECTORS,
+	       "layout leaves room for exactly the backup GPT");
+_Static_assert(LAYOUT_ALIGN % EXT4FS_BLOCK_SIZE == 0,
+	       "partitions start on filesystem blocks");
+_Static_assert(IMAGE_FILE_MODE == OUTPUT_MODE, "one mode for files made");
+_Static_assert(BLOB_CHUNK % LAYOUT_SECTOR == 0, "raw area in whole sectors");
 #define LOG_LINE_MAX 1024
 
 /* Permissions of what goes on /boot: writable by root, as the NixOS
