@@ -152,7 +152,8 @@ static int load_inputs(struct build *b)
 	    check_paths_exist(b) ||
 	    toplevel_pick(&b->closure, b->o->toplevel, &toplevel, &b->e))
 		return -1;
-	rc = toplevel_load(b->store_root, toplevel, b->dtb, &b->top, &b->e);
+	rc = toplevel_load(b->store_root, &b->closure, toplevel, b->dtb,
+			   &b->top, &b->e);
 	free(toplevel);
 	if (rc)
 		return -1;
