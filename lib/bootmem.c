@@ -21,9 +21,14 @@ struct range {
 	uint64_t start, end; /* [start, end) */
 };
 
+/* "62 MiB", "62.004 MiB": exact enough to tell a limit from a miss. */
 static const char *mib(uint64_t bytes, char buf[SIZE_TEXT])
 {
-	snprintf(buf, SIZE_TEXT, "%.1f MiB", (double)bytes / MIB);
+	if (bytes % MIB == 0)
+		snprintf(buf, SIZE_TEXT, "%llu MiB",
+			 (unsigned long long)(bytes / MIB));
+	else
+		snprintf(buf, SIZE_TEXT, "%.3f MiB", (double)bytes / MIB);
 	return buf;
 }
 
