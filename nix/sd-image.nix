@@ -20,11 +20,14 @@ let
   # Size options: what mkr2simg takes ("512M", "2G") or bytes.
   size = types.either types.str types.ints.unsigned;
 
+  # Everything first-boot.sh calls: stage 2's PATH (where
+  # boot.postBootCommands runs) has only coreutils and util-linux.
   firstBoot = pkgs.writeShellScript "r2s-first-boot" ''
     export PATH=${lib.makeBinPath [
       pkgs.coreutils
       pkgs.util-linux
       pkgs.e2fsprogs
+      pkgs.gnused
       config.nix.package.out
     ]}:$PATH
     exec ${pkgs.bash}/bin/bash ${./first-boot.sh} "$@"
