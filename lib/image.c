@@ -99,7 +99,8 @@ static int check_options(struct build *b)
 
 	if (!o->closure || !o->output)
 		return mk_fail(&b->e, "both CLOSURE and OUTPUT are needed");
-	if (o->timeout_seconds < 0)
+	if (o->timeout_seconds < 0 &&
+	    o->timeout_seconds != MKR2SIMG_TIMEOUT_NONE)
 		return mk_fail(&b->e, "--timeout must be 0 or more seconds");
 	b->store_root = o->store_root ? o->store_root : "/";
 	b->dtb = o->dtb ? o->dtb : EXTLINUX_DEFAULT_DTB;
