@@ -93,6 +93,25 @@ check "... read from it: ramdisk_addr_r=0x0c000000" \
 check "the built U-Boot is the R2S's (fdtfile)" \
 	grep -aq 'fdtfile=rockchip/rk3328-nanopi-r2s.dtb' "$built/u-boot.itb"
 
+# nix/uboot-memory-map.sh on the layout of later U-Boots (2023.04 on:
+# kernel_comp_addr_r in the kernel's new room moves too) and on one that
+# no longer has the upstream value (it must fail, not build silently).
+mm=$here/../../nix/uboot-memory-map.sh
+mkdir -p "$work/later/include/configs" "$work/other/include/configs"
+printf '%s\n' '#define ENV_MEM_LAYOUT_SETTINGS \' \
+	'	"kernel_addr_r=0x02080000\0" \' '	"ramdisk_addr_r=0x06000000\0" \' \
+	'	"kernel_comp_addr_r=0x08000000\0" \' '	"kernel_comp_size=0x2000000\0"' \
+	>"$work/later/include/configs/rk3328_common.h"
+sed 's/0x06000000/0x04000000/' "$work/later/include/configs/rk3328_common.h" \
+	>"$work/other/include/configs/rk3328_common.h"
+sh "$mm" "$work/later" >/dev/null 2>&1 || true
+check "uboot-memory-map.sh moves ramdisk_addr_r and kernel_comp_addr_r of later U-Boots" \
+	grep -q 'ramdisk_addr_r=0x0c000000.*' "$work/later/include/configs/rk3328_common.h"
+check "... kernel_comp_addr_r=0x1c000000" \
+	grep -q 'kernel_comp_addr_r=0x1c000000' "$work/later/include/configs/rk3328_common.h"
+check "uboot-memory-map.sh fails on a U-Boot without the upstream ramdisk_addr_r" \
+	eval '! sh "$mm" "$work/other" >/dev/null 2>&1'
+
 max_stock=$(largest stock "${stock[@]}")
 max_built=$(largest pair "${pair[@]}")
 check "stock limit is 62 MiB ($max_stock bytes)" [ "$max_stock" = $((62 << 20)) ]
