@@ -463,8 +463,10 @@ kernel-at-gap | kernel-over-gap)
 		grep -q "kernels up to $((gap >> 20)) MiB fit" "$work/predict.log" ||
 			{ cat "$work/predict.log" >&2; die "mkr2simg -v did not report the gap of $gap bytes"; }
 	else
-		[ "$rc" = 1 ] && grep -q 'RD image overlaps OS image' "$work/predict.log" ||
-			{ cat "$work/predict.log" >&2; die "mkr2simg did not predict U-Boot's refusal"; }
+		if [ "$rc" != 1 ] || ! grep -q 'RD image overlaps OS image' "$work/predict.log"; then
+			cat "$work/predict.log" >&2
+			die "mkr2simg did not predict U-Boot's refusal"
+		fi
 		[ "$outcome" = prompt ] || check_fail "expected U-Boot to stop at its prompt, got: $outcome"
 		log_has "ERROR: RD image overlaps OS image \(OS=0x$(printf %x "$os_start")\.\.0x$(printf %x $((os_start + size)))\)" ||
 			check_fail "U-Boot did not refuse with the overlap error"

@@ -98,10 +98,13 @@ check "the built U-Boot is the R2S's (fdtfile)" \
 # no longer has the upstream value (it must fail, not build silently).
 mm=$here/../../nix/uboot-memory-map.sh
 mkdir -p "$work/later/include/configs" "$work/other/include/configs"
-printf '%s\n' '#define ENV_MEM_LAYOUT_SETTINGS \' \
-	'	"kernel_addr_r=0x02080000\0" \' '	"ramdisk_addr_r=0x06000000\0" \' \
-	'	"kernel_comp_addr_r=0x08000000\0" \' '	"kernel_comp_size=0x2000000\0"' \
-	>"$work/later/include/configs/rk3328_common.h"
+cat >"$work/later/include/configs/rk3328_common.h" <<'EOF'
+#define ENV_MEM_LAYOUT_SETTINGS \
+	"kernel_addr_r=0x02080000\0" \
+	"ramdisk_addr_r=0x06000000\0" \
+	"kernel_comp_addr_r=0x08000000\0" \
+	"kernel_comp_size=0x2000000\0"
+EOF
 sed 's/0x06000000/0x04000000/' "$work/later/include/configs/rk3328_common.h" \
 	>"$work/other/include/configs/rk3328_common.h"
 sh "$mm" "$work/later" >/dev/null 2>&1 || true
@@ -109,8 +112,9 @@ check "uboot-memory-map.sh moves ramdisk_addr_r and kernel_comp_addr_r of later 
 	grep -q 'ramdisk_addr_r=0x0c000000.*' "$work/later/include/configs/rk3328_common.h"
 check "... kernel_comp_addr_r=0x1c000000" \
 	grep -q 'kernel_comp_addr_r=0x1c000000' "$work/later/include/configs/rk3328_common.h"
+refuses() { ! sh "$mm" "$1" >/dev/null 2>&1; }
 check "uboot-memory-map.sh fails on a U-Boot without the upstream ramdisk_addr_r" \
-	eval '! sh "$mm" "$work/other" >/dev/null 2>&1'
+	refuses "$work/other"
 
 max_stock=$(largest stock "${stock[@]}")
 max_built=$(largest pair "${pair[@]}")
