@@ -20,6 +20,7 @@ enum long_only {
 	OPT_TOPLEVEL = 256, OPT_REGISTRATION, OPT_STORE_ROOT, OPT_IDBLOADER,
 	OPT_UBOOT_ITB, OPT_UBOOT_ROCKCHIP, OPT_DTB, OPT_TIMEOUT, OPT_BOOT_SIZE,
 	OPT_ROOT_SIZE, OPT_ROOT_HEADROOM, OPT_SEED, OPT_NO_DEDUP, OPT_VERSION,
+	OPT_NO_MEMORY_MAP_CHECK,
 };
 
 static const struct option long_options[] = {
@@ -36,6 +37,7 @@ static const struct option long_options[] = {
 	{ "root-headroom", required_argument, NULL, OPT_ROOT_HEADROOM },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "no-dedup", no_argument, NULL, OPT_NO_DEDUP },
+	{ "no-memory-map-check", no_argument, NULL, OPT_NO_MEMORY_MAP_CHECK },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -58,12 +60,16 @@ static const char usage_text[] =
 	"  --uboot-rockchip FILE   combined bootloader at sector 64\n"
 	"  --dtb NAME|none         device tree under dtbs/\n"
 	"                          (default rockchip/rk3328-nanopi-r2s.dtb)\n"
-	"  --timeout SECONDS       boot menu timeout (default 1)\n"
+	"  --timeout SECONDS|none  boot menu timeout (default 1; none: wait\n"
+	"                          for a choice)\n"
 	"  --boot-size SIZE        /boot partition (default 512M)\n"
 	"  --root-size SIZE|auto   root partition (default auto)\n"
 	"  --root-headroom SIZE    free space with auto (default 64M)\n"
 	"  --seed STRING           source of every identifier\n"
 	"  --no-dedup              no hardlinks between identical files\n"
+	"  --no-memory-map-check   do not check that U-Boot's default\n"
+	"                          environment leaves room for the kernel,\n"
+	"                          initrd and device tree\n"
 	"  -q, --quiet             only warnings and errors\n"
 	"  -v, --verbose           more detail\n"
 	"  -h, --help              this text\n"
@@ -136,6 +142,10 @@ static int parse_timeout(const char *arg, int *out)
 {
 	long long v;
 
+	if (strcmp(arg, "none") == 0) {
+		*out = MKR2SIMG_TIMEOUT_NONE;
+		return 0;
+	}
 	if (parse_count(arg, INT_MAX / 10, &v))
 		return -1;
 	*out = (int)v;
@@ -171,12 +181,13 @@ static int parse_option(int c, struct mkr2simg_options *o)
 	case OPT_DTB: o->dtb = optarg; break;
 	case OPT_SEED: o->seed = optarg; break;
 	case OPT_NO_DEDUP: o->no_dedup = 1; break;
+	case OPT_NO_MEMORY_MAP_CHECK: o->no_memory_map_check = 1; break;
 	case 'q': o->log_level = MKR2SIMG_LOG_WARN; break;
 	case 'v': o->log_level = MKR2SIMG_LOG_DEBUG; break;
 	case OPT_TIMEOUT:
 		if (parse_timeout(optarg, &o->timeout_seconds))
 			return usage_error("--timeout %s: not a whole number "
-					   "of seconds", optarg);
+					   "of seconds or none", optarg);
 		break;
 	case OPT_BOOT_SIZE:
 		return parse_size_arg("--boot-size", optarg, &o->boot_size)

@@ -531,7 +531,7 @@ struct writer {
 	uint32_t usable;   /* directory block bytes before the tail */
 	char *buf;         /* DATA_CHUNK_BLOCKS blocks */
 	const struct ext4fs_links *links;
-	uint64_t file_index;      /* non-empty regular files so far */
+	uint64_t file_index;      /* regular files so far */
 	struct owner_ino *owners; /* inodes of files with links, by index */
 	size_t nowners, owners_cap;
 	const struct fst_node *lost_found;
@@ -878,8 +878,6 @@ static int place_file(struct writer *w, struct fst_node *f)
 	uint64_t index, owner;
 	uint32_t nlink = 1;
 
-	if (f->size == 0)
-		return new_ino(w, f) || write_file(w, f, 1) ? -1 : 0;
 	index = w->file_index++;
 	owner = w->links ? w->links->owner(w->links->ctx, index, f->size,
 					   &nlink)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bootmem.h"
 #include "closure.h"
 #include "dedup.h"
 #include "err.h"
@@ -24,6 +25,15 @@
 #include "util.h"
 
 #define BLOB_CHUNK (1u << 20)
+
+/* Constants that modules define each for their own format must agree. */
+_Static_assert(LAYOUT_SECTOR == GPT_SECTOR_SIZE, "one sector size");
+_Static_assert(LAYOUT_GPT_BACKUP_SECTORS == GPT_BACKUP_SECTORS,
+	       "layout leaves room for exactly the backup GPT");
+_Static_assert(LAYOUT_ALIGN % EXT4FS_BLOCK_SIZE == 0,
+	       "partitions start on filesystem blocks");
+_Static_assert(IMAGE_FILE_MODE == OUTPUT_MODE, "one mode for files made");
+_Static_assert(BLOB_CHUNK % LAYOUT_SECTOR == 0, "raw area in whole sectors");
 #define LOG_LINE_MAX 1024
 
 /* Permissions of what goes on /boot: writable by root, as the NixOS
@@ -129,7 +139,8 @@ static int check_options(struct build *b)
 
 	if (!o->closure || !o->output)
 		return mk_fail(&b->e, "both CLOSURE and OUTPUT are needed");
-	if (o->timeout_seconds < 0)
+	if (o->timeout_seconds < 0 &&
+	    o->timeout_seconds != MKR2SIMG_TIMEOUT_NONE)
 		return mk_fail(&b->e, "--timeout must be 0 or more seconds");
 	if (check_size(b, "--boot-size", o->boot_size) ||
 	    check_size(b, "--root-size", o->root_size) ||
@@ -189,7 +200,8 @@ static int load_inputs(struct build *b)
 	    check_paths_exist(b) ||
 	    toplevel_pick(&b->closure, b->o->toplevel, &toplevel, &b->e))
 		return -1;
-	rc = toplevel_load(b->store_root, toplevel, b->dtb, &b->top, &b->e);
+	rc = toplevel_load(b->store_root, &b->closure, toplevel, b->dtb,
+			   &b->top, &b->e);
 	free(toplevel);
 	if (rc)
 		return -1;
@@ -210,6 +222,38 @@ static int load_inputs(struct build *b)
 		say(b, MKR2SIMG_LOG_WARN, "only one of --idbloader and "
 		    "--uboot-itb given: the card will not boot by itself");
 	return 0;
+}
+
+/* U-Boot's memory map (its default environment) against the kernel,
+ * initrd and device tree: a card it cannot boot is not written. */
+static int check_memory_map(struct build *b)
+{
+	const char *uboot = b->o->uboot_rockchip ? b->o->uboot_rockchip
+						 : b->o->uboot_itb;
+	struct bootmem_card c = { .bootloader = uboot,
+				  .kernel_name = b->top.kernel };
+	char note[MK_ERR_MAX] = "";
+	int rc = -1;
+
+	if (!uboot || b->o->no_memory_map_check) {
+		say(b, MKR2SIMG_LOG_DEBUG, "kernel size not checked: %s",
+		    uboot ? "--no-memory-map-check" : "no U-Boot given");
+		return 0;
+	}
+	c.kernel = host_path(b, b->top.kernel);
+	c.initrd = host_path(b, b->top.initrd);
+	c.dtbs = b->top.dtbs ? host_path(b, b->top.dtbs) : NULL;
+	c.dtb = strcmp(b->dtb, EXTLINUX_NO_DTB) ? b->dtb : NULL;
+	if (!c.kernel || !c.initrd || (b->top.dtbs && !c.dtbs))
+		mk_fail(&b->e, "out of memory");
+	else
+		rc = bootmem_check_card(&c, note, sizeof(note), &b->e);
+	if (rc == 0 && note[0])
+		say(b, MKR2SIMG_LOG_DEBUG, "U-Boot memory map: %s", note);
+	free((char *)c.kernel);
+	free((char *)c.initrd);
+	free((char *)c.dtbs);
+	return rc;
 }
 
 /* ---- the two trees ------------------------------------------------ */
@@ -669,7 +713,7 @@ static int write_image(struct build *b)
 static int run(struct build *b)
 {
 	if (check_options(b) || check_output(b) || open_output(b) ||
-	    load_inputs(b))
+	    load_inputs(b) || check_memory_map(b))
 		return -1;
 	say(b, MKR2SIMG_LOG_INFO, "reading %zu store paths",
 	    b->closure.count);

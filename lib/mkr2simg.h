@@ -19,6 +19,8 @@ extern "C" {
 
 #define MKR2SIMG_VERSION "0.1.0"
 
+#define MKR2SIMG_TIMEOUT_NONE (-1) /* timeout_seconds: no timeout */
+
 /*
  * The library is built with hidden visibility (meson.build); only what
  * carries MKR2SIMG_API is exported.  MKR2SIMG_BUILDING is defined only
@@ -46,12 +48,17 @@ struct mkr2simg_options {
 	const char *uboot_itb;      /* written at sector 16384, or NULL */
 	const char *uboot_rockchip; /* combined image at sector 64, or NULL */
 	const char *dtb;            /* NULL: default; "none": FDTDIR */
-	int timeout_seconds;        /* extlinux menu timeout */
+	int timeout_seconds;        /* extlinux menu timeout, or
+				       MKR2SIMG_TIMEOUT_NONE: wait for a
+				       choice (boot.loader.timeout = null) */
 	uint64_t boot_size;         /* bytes of partition 1 */
 	uint64_t root_size;         /* bytes of partition 2, 0 = auto */
 	uint64_t root_headroom;     /* free bytes added with auto */
 	const char *seed;           /* NULL: identifiers from the inputs */
 	int no_dedup;               /* 1: every file its own inode */
+	int no_memory_map_check;    /* 1: do not check the kernel, initrd
+				       and device tree against the U-Boot
+				       default environment's addresses */
 	int64_t source_date_epoch;  /* -1: unset; filesystem times */
 
 	/* Called for every message below `log_level`; may be NULL. */
