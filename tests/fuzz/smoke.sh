@@ -33,7 +33,7 @@ mkdir "$work/corpus" "$work/tmp"
 TMPDIR="$work/tmp" \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 nice -n 10 "$fuzzer" \
-	-runs="${FUZZ_SMOKE_RUNS:-20000}" \
+	-runs="${FUZZ_SMOKE_RUNS:-100000}" \
 	-max_total_time="${FUZZ_SMOKE_SECONDS:-15}" \
 	-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	-artifact_prefix="$artifacts/$name-" \

@@ -4,6 +4,7 @@
  */
 #include "tree.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "fuzz_util.h"
+#include "util.h"
 
 #define TOPLEVEL_REL "nix/store/" TREE_HASH "-nixos-system-fuzz"
 
@@ -147,6 +149,11 @@ static void apply_op(struct tree *t, const char *line, size_t n,
 			in->resolve[in->nresolve++] = strdup(path);
 		return;
 	}
+	if (line[0] == 'x') {
+		if (in->nexclude < TREE_MAX_EXCLUDE)
+			in->exclude[in->nexclude++] = strdup(path);
+		return;
+	}
 	dir = open_parent(t->rootfd, path, &leaf);
 	if (dir < 0)
 		return;
@@ -174,7 +181,7 @@ void tree_build(struct tree *t, const uint8_t *data, size_t size,
 		if (ops == 0)
 			in->dtb = fuzz_cstring(data + pos, n);
 		else if (n > 2 && text[pos + 1] == ' ' &&
-			 strchr("dflr", text[pos]) && text[pos] != '\0')
+			 strchr("dflrx", text[pos]) && text[pos] != '\0')
 			apply_op(t, text + pos, n, in);
 		ops++;
 		pos = end + 1;
@@ -190,7 +197,64 @@ void tree_input_free(struct tree_input *in)
 	free(in->dtb);
 	for (i = 0; i < in->nresolve; i++)
 		free(in->resolve[i]);
+	for (i = 0; i < in->nexclude; i++)
+		free(in->exclude[i]);
 	memset(in, 0, sizeof(*in));
+}
+
+/* Whether the input left store path `path` ("/nix/store/...") out. */
+static int excluded(const struct tree_input *in, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < in->nexclude; i++)
+		if (strcmp(in->exclude[i], path + 1) == 0)
+			return 1;
+	return 0;
+}
+
+/* Appends "line\n" to the growing text `*text` of `*len` bytes. */
+static void add_line(char **text, size_t *len, const char *line)
+{
+	size_t n = strlen(line);
+	char *grown = realloc(*text, *len + n + 2);
+
+	if (!grown)
+		fuzz_fail("out of memory");
+	memcpy(grown + *len, line, n);
+	grown[*len + n] = '\n';
+	grown[*len + n + 1] = '\0';
+	*text = grown;
+	*len += n + 1;
+}
+
+void tree_closure(struct tree *t, const struct tree_input *in,
+		  struct mk_closure *c)
+{
+	int fd = openat(t->rootfd, "nix/store",
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	char *text = NULL, *path;
+	size_t len = 0;
+	struct dirent *de;
+	struct mk_err e;
+
+	add_line(&text, &len, TREE_TOPLEVEL);
+	while (dir && (de = readdir(dir)) != NULL) {
+		path = mk_path_join(NIX_STORE_DIR, de->d_name);
+		if (!path)
+			fuzz_fail("out of memory");
+		if (!closure_store_path_problem(path) && !excluded(in, path))
+			add_line(&text, &len, path);
+		free(path);
+	}
+	if (dir)
+		closedir(dir);
+	else if (fd >= 0)
+		close(fd);
+	if (closure_parse(text, len, "tree", c, &e) != 0)
+		fuzz_fail("the tree's closure does not parse: %s", e.msg);
+	free(text);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag,

@@ -12,6 +12,9 @@
  *   l PATH TARGET   a symlink to TARGET, verbatim (absolute, relative,
  *                   climbing with "..": whatever the fuzzer makes)
  *   r PATH          also resolve PATH (as seen inside the store root)
+ *   x PATH          leave store path PATH out of the closure (every
+ *                   other valid store path made under nix/store, and
+ *                   the toplevel, is in it)
  *
  * In PATH and TARGET "@" stands for "nix/store/", "#" for a 32-character
  * store hash and "$" for the toplevel "nix/store/<hash>-nixos-system-fuzz"
@@ -28,10 +31,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "closure.h"
+
 #define TREE_HASH "00000000000000000000000000000000"
 #define TREE_TOPLEVEL "/nix/store/" TREE_HASH "-nixos-system-fuzz"
 #define TREE_MAX_OPS 64
 #define TREE_MAX_RESOLVE 8
+#define TREE_MAX_EXCLUDE 8
 
 struct tree {
 	char root[PATH_MAX]; /* canonical host path, no trailing slash */
@@ -42,6 +48,8 @@ struct tree_input {
 	char *dtb;                        /* malloc'd */
 	char *resolve[TREE_MAX_RESOLVE];  /* malloc'd "r" paths */
 	size_t nresolve;
+	char *exclude[TREE_MAX_EXCLUDE];  /* malloc'd "x" paths, expanded */
+	size_t nexclude;
 };
 
 /* Makes the root under $TMPDIR (or /tmp); aborts when it cannot. */
@@ -52,6 +60,11 @@ void tree_build(struct tree *t, const uint8_t *data, size_t size,
 		struct tree_input *in);
 
 void tree_input_free(struct tree_input *in);
+
+/* The closure of a built tree: TREE_TOPLEVEL and every valid store path
+ * made under nix/store but those the input left out ("x"). */
+void tree_closure(struct tree *t, const struct tree_input *in,
+		  struct mk_closure *c);
 
 /* Removes everything below the root. */
 void tree_clear(struct tree *t);
