@@ -145,9 +145,11 @@ static void check_var(const struct ubootenv *env, const char *var)
 			  name, first, rc, (unsigned long long)got, want_rc,
 			  (unsigned long long)want);
 	/* A message too long for MK_ERR_MAX loses the middle of its longest
-	 * word, here "name=value": only a short one must keep the name. */
+	 * word, here "name=value" (of the first such name): only a short
+	 * one must keep the name. */
 	if (rc == -1)
-		fuzz_check_err(&e, strlen(var) < MK_ERR_MAX / 4 ? name : NULL);
+		fuzz_check_err(&e, nlen + strlen(first) < MK_ERR_MAX / 4 ? name
+								      : NULL);
 	free(name);
 }
 
