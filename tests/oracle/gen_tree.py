@@ -60,10 +60,11 @@ SPECIAL = {
 }
 
 SCALES = {
-    # entries per tree, random bytes per tree, largest sparse file, largest
+    # entries per tree, random bytes per tree, largest sparse file, how many
+    # big sparse files at most, largest
     # ordinary directory, deepest chain
-    "fast": dict(entries=(40, 1500), data=4 << 20, sparse=64 << 20, bigdir=3000, depth=60),
-    "long": dict(entries=(500, 20000), data=64 << 20, sparse=5 << 30, bigdir=20000, depth=120),
+    "fast": dict(entries=(40, 1500), data=4 << 20, sparse=64 << 20, nsparse=2, bigdir=3000, depth=60),
+    "long": dict(entries=(500, 20000), data=64 << 20, sparse=5 << 30, nsparse=3, bigdir=20000, depth=120),
 }
 
 TRICKY = [b"\n", b"a\nb", b" ", b" lead", b"trail ", b"-", b"--", b"...", b".a", b"..a",
@@ -90,6 +91,7 @@ class Gen:
         self.dirs_to_fix = []      # (path, mode, mtime), fixed bottom-up at the end
         self.pool = []             # shared contents (dedup across paths)
         self.made_files = []       # for source hard links
+        self.nsparse = 0           # big sparse files made
         self.store_names = set()
 
     # ---- names ---------------------------------------------------------
@@ -190,7 +192,8 @@ class Gen:
             size = r.randint(1, 40000)
             plan = [(0, bytes(size))] if r.random() < 0.5 else []
             self.write_file(path, size, plan, mode)
-        elif k < 0.95 and self.data_left > 0:
+        elif k < 0.95 and self.data_left > 0 and self.nsparse < self.sc["nsparse"]:
+            self.nsparse += 1
             self.sparse_file(path, r.randint(BLOCK, self.sc["sparse"]), mode)
         else:
             self.write_file(path, 3, [(0, b"abc")], mode)
@@ -290,6 +293,8 @@ class Gen:
 
     def source_link(self, path):
         src = self.rng.choice(self.made_files)
+        if os.lstat(src).st_size > 1 << 20:     # big sparse files stay few
+            src = self.made_files[0]
         try:
             os.link(src, path)
         except OSError as e:
