@@ -5,16 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
 
-#include "sparseio.h"
+#include "dataio.h"
 #include "util.h"
 
 #define INODE_SIZE 256
-#define DIR_NLINK_MAX 65000          /* dir_nlink: past this, i_links_count is 1 */
 #define LOG_BLOCK_SIZE 2             /* 1024 << 2 = 4096 */
 #define LOG_GROUPS_PER_FLEX 4        /* 16 groups per flex group */
 #define BYTES_PER_INODE 16384        /* mke2fs's default inode ratio */
@@ -34,6 +34,7 @@
 #define MAX_SIZE_ROUNDS 16           /* fixed-point iterations on size */
 #define NULL_DEVICE "/dev/null"      /* io target for geometry trials */
 #define MIN_FS_BLOCKS 8192           /* 32 MiB: smaller gets no journal */
+#define WIPE_TAIL_BYTES 65536        /* md/RAID signatures sit in the last 64 KiB */
 #define DIR_USABLE (EXT4FS_BLOCK_SIZE - sizeof(struct ext2_dir_entry_tail))
 
 static int fail_ext2(struct mk_err *e, errcode_t err, const char *what)
@@ -41,9 +42,41 @@ static int fail_ext2(struct mk_err *e, errcode_t err, const char *what)
 	return mk_fail(e, "%s: %s", what, error_message(err));
 }
 
+uint32_t ext4fs_dir_nlink(uint64_t subdirs)
+{
+	/* "." and the parent's entry, plus each subdirectory's "..";
+	 * past the limit, dir_nlink stores 1 ("many"), as the kernel's
+	 * ext4_inc_count and e2fsck's pass 4 do. */
+	uint64_t links = 2 + subdirs;
+
+	return links > EXT4FS_LINK_MAX ? 1 : (uint32_t)links;
+}
+
+void ext4fs_encode_time(int64_t t, uint32_t *lo, uint32_t *extra)
+{
+	uint32_t low = (uint32_t)(uint64_t)t;
+	/* The seconds field is signed: the epoch counts whole 2^32 steps
+	 * from its sign-extended value up to t. */
+	int64_t base = low & 0x80000000u ? (int64_t)low - ((int64_t)1 << 32)
+					 : (int64_t)low;
+
+	*lo = low;
+	*extra = (uint32_t)((uint64_t)(t - base) >> 32) & EXT4_EPOCH_MASK;
+}
+
 static uint32_t dirent_len(size_t name_len)
 {
 	return (uint32_t)mk_align_up(DIRENT_HEADER + name_len, DIRENT_ALIGN);
+}
+
+static void set_times(struct ext2_inode_large *in, int64_t t)
+{
+	uint32_t lo, extra;
+
+	ext4fs_encode_time(t, &lo, &extra);
+	in->i_atime = in->i_ctime = in->i_mtime = in->i_crtime = lo;
+	in->i_atime_extra = in->i_ctime_extra = in->i_mtime_extra =
+		in->i_crtime_extra = extra;
 }
 
 /* ---- geometry --------------------------------------------------- */
@@ -308,7 +341,7 @@ int ext4fs_measure(struct fst_node *root, struct ext4fs_need *need,
 	return fst_walk(root, measure_visit, need, e);
 }
 
-int ext4fs_add_lost_found(struct fst_node *root, uint32_t time,
+int ext4fs_add_lost_found(struct fst_node *root, int64_t time,
 			  struct mk_err *e)
 {
 	struct fst_node *lf;
@@ -345,28 +378,35 @@ static void set_identity(ext2_filsys fs, const struct ext4fs_spec *spec)
 	sb->s_checksum_type = EXT2_CRC32C_CHKSUM;
 	sb->s_max_mnt_count = -1;
 	sb->s_checkinterval = 0;
-	sb->s_mkfs_time = sb->s_lastcheck = sb->s_wtime = spec->time;
+	/* Superblock times are unsigned, with 8 more bits above the 32. */
+	sb->s_mkfs_time = sb->s_lastcheck = sb->s_wtime =
+		(uint32_t)(uint64_t)spec->time;
+	sb->s_mkfs_time_hi = sb->s_lastcheck_hi = sb->s_wtime_hi =
+		(uint8_t)((uint64_t)spec->time >> 32);
 	sb->s_kbytes_written = 0;
 	fs->now = spec->time;
 	ext2fs_init_csum_seed(fs);
 }
 
-/* Zeroes every inode table (holes in a fresh file) and says so in the
- * group descriptors, so the kernel has nothing left to initialise. */
-static int zero_inode_tables(ext2_filsys fs, struct mk_err *e)
+/*
+ * Inode tables are left as they are on the card, not zeroed: the group
+ * descriptors keep INODE_ZEROED off and count the unused inodes at the
+ * end of each table (bg_itable_unused), which neither the kernel nor
+ * e2fsck reads, and the kernel zeroes them on the first read-write
+ * mount (lazy_itable_init), as mke2fs does by default.  Zeroing them
+ * here would make tens of MiB of zeros part of the image's data.  Every
+ * inode in use is written, and the inodes are numbered without gaps, so
+ * the blocks below bg_itable_unused are all written.
+ */
+static int write_reserved_inodes(ext2_filsys fs, struct mk_err *e)
 {
-	dgrp_t g;
-	ext2_ino_t ino;
 	struct ext2_inode_large zero;
+	ext2_ino_t ino;
+	dgrp_t g;
 	errcode_t err;
 
 	for (g = 0; g < fs->group_desc_count; g++) {
-		err = ext2fs_zero_blocks2(fs, ext2fs_inode_table_loc(fs, g),
-					  (int)fs->inode_blocks_per_group,
-					  NULL, NULL);
-		if (err)
-			return fail_ext2(e, err, "cannot write inode tables");
-		ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
+		ext2fs_bg_flags_clear(fs, g, EXT2_BG_INODE_ZEROED);
 		ext2fs_group_desc_csum_set(fs, g);
 	}
 	/* Reserved inodes must carry valid checksums even when unused. */
@@ -378,6 +418,42 @@ static int zero_inode_tables(ext2_filsys fs, struct mk_err *e)
 			return fail_ext2(e, err, "cannot write reserved inodes");
 	}
 	return 0;
+}
+
+/*
+ * Zeroes the partition's first block (the superblock goes into it
+ * later) and its last WIPE_TAIL_BYTES, as mke2fs does: a card's earlier
+ * filesystem or RAID signature there would otherwise survive and make
+ * blkid (and so mounting by label) see two filesystems.
+ */
+static int wipe_old_signatures(ext2_filsys fs, struct mk_err *e)
+{
+	static const char zeros[WIPE_TAIL_BYTES];
+	blk64_t blocks = ext2fs_blocks_count(fs->super);
+	int tail = WIPE_TAIL_BYTES / EXT4FS_BLOCK_SIZE;
+	errcode_t err;
+
+	err = io_channel_write_blk64(fs->io, 0, 1, zeros);
+	if (!err && blocks > (blk64_t)tail)
+		err = io_channel_write_blk64(fs->io, blocks - (blk64_t)tail,
+					     tail, zeros);
+	return err ? fail_ext2(e, err, "cannot clear old signatures") : 0;
+}
+
+/* Gives an inode libext2fs made the filesystem's time, epoch bits too. */
+static int restamp(ext2_filsys fs, ext2_ino_t ino, struct mk_err *e)
+{
+	struct ext2_inode_large in;
+	errcode_t err;
+
+	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)&in,
+				     sizeof(in));
+	if (!err) {
+		set_times(&in, fs->now);
+		err = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)&in,
+					      sizeof(in));
+	}
+	return err ? fail_ext2(e, err, "cannot stamp a system inode") : 0;
 }
 
 static int make_special_inodes(ext2_filsys fs, struct mk_err *e)
@@ -401,6 +477,10 @@ static int make_special_inodes(ext2_filsys fs, struct mk_err *e)
 		err = ext2fs_add_journal_inode3(fs, &jp, ~0ULL, 0);
 	if (err)
 		return fail_ext2(e, err, "cannot create the journal");
+	/* libext2fs stamps them with 32 bits of fs->now. */
+	if (restamp(fs, EXT2_RESIZE_INO, e) ||
+	    restamp(fs, fs->super->s_journal_inum, e))
+		return -1;
 	return 0;
 }
 
@@ -418,7 +498,7 @@ static int fs_create(const char *image_path, const struct ext4fs_spec *spec,
 		 (unsigned long long)spec->offset);
 	err = io_channel_set_options(fs->io, opt);
 	if (!err)
-		err = sparseio_wrap(&fs->io, spec->size);
+		err = dataio_wrap(&fs->io);
 	fs->image_io = fs->io;
 	if (err) {
 		ext2fs_free(fs);
@@ -430,7 +510,8 @@ static int fs_create(const char *image_path, const struct ext4fs_spec *spec,
 		ext2fs_free(fs);
 		return fail_ext2(e, err, "cannot allocate ext4 group tables");
 	}
-	if (zero_inode_tables(fs, e) || make_special_inodes(fs, e)) {
+	if (wipe_old_signatures(fs, e) || write_reserved_inodes(fs, e) ||
+	    make_special_inodes(fs, e)) {
 		ext2fs_free(fs);
 		return -1;
 	}
@@ -463,10 +544,6 @@ struct owner_ino {
 	uint32_t ino;
 };
 
-struct run {
-	uint64_t lblk, pblk, len;
-};
-
 static void inode_base(const struct fst_node *n, uint16_t type,
 		       uint32_t nlink, struct ext2_inode_large *in)
 {
@@ -476,7 +553,7 @@ static void inode_base(const struct fst_node *n, uint16_t type,
 	ext2fs_set_i_uid_high(*in, n->uid >> 16);
 	in->i_gid = (uint16_t)n->gid;
 	ext2fs_set_i_gid_high(*in, n->gid >> 16);
-	in->i_atime = in->i_ctime = in->i_mtime = in->i_crtime = n->time;
+	set_times(in, n->time);
 	in->i_extra_isize = sizeof(struct ext2_inode_large) -
 			    EXT2_GOOD_OLD_INODE_SIZE;
 	in->i_links_count = (uint16_t)nlink;
@@ -492,9 +569,9 @@ static int fail_alloc(struct writer *w, errcode_t err, const char *what)
 	return fail_ext2(w->e, err, what);
 }
 
-/* Gives the inode an extent header and `nblocks` mapped blocks. */
-static int alloc_blocks(struct writer *w, ext2_ino_t ino,
-			struct ext2_inode_large *in, uint64_t nblocks)
+/* Gives the inode an (empty) extent tree. */
+static int start_extents(struct writer *w, ext2_ino_t ino,
+			 struct ext2_inode_large *in)
 {
 	ext2_extent_handle_t h;
 	errcode_t err;
@@ -504,49 +581,121 @@ static int alloc_blocks(struct writer *w, ext2_ino_t ino,
 	if (err)
 		return fail_ext2(w->e, err, "cannot start an extent tree");
 	ext2fs_extent_free(h);
-	if (nblocks == 0)
-		return 0;
-	err = ext2fs_fallocate(w->fs, EXT2_FALLOCATE_FORCE_INIT, ino,
-			       (struct ext2_inode *)in, w->goal, 0, nblocks);
-	if (err)
-		return fail_alloc(w, err, "cannot allocate blocks");
 	return 0;
 }
 
-/* The inode's mapped runs, in logical order; caller frees *runs. */
-static int map_runs(struct writer *w, ext2_ino_t ino,
-		    struct ext2_inode_large *in, struct run **runs,
-		    size_t *nruns)
+/* Writes `nblocks` blocks of `data` at physical block `pblk`. */
+typedef int (*block_writer)(struct writer *w, const char *data,
+			    uint64_t nblocks, blk64_t pblk, ext2_ino_t ino);
+
+static int write_data_blocks(struct writer *w, const char *data,
+			     uint64_t nblocks, blk64_t pblk, ext2_ino_t ino)
+{
+	int err = mk_pwrite_all(w->fd, data, nblocks * EXT4FS_BLOCK_SIZE,
+				w->offset + pblk * EXT4FS_BLOCK_SIZE);
+
+	(void)ino;
+	if (err)
+		return mk_fail_errno(w->e, err, "%s: cannot write", w->image);
+	return 0;
+}
+
+static int write_dir_blocks(struct writer *w, const char *data,
+			    uint64_t nblocks, blk64_t pblk, ext2_ino_t ino)
+{
+	uint64_t i;
+	errcode_t err = 0;
+
+	/* Through libext2fs, which adds each block's checksum. */
+	for (i = 0; !err && i < nblocks; i++)
+		err = ext2fs_write_dir_block4(w->fs, pblk + i,
+					      (void *)(data + i * EXT4FS_BLOCK_SIZE),
+					      0, ino);
+	return err ? fail_ext2(w->e, err, "cannot write a directory block") : 0;
+}
+
+/*
+ * Writes the blocks that logical blocks [lblk, lblk + len) map to, from
+ * `data` (block lblk first), following the extent tree.
+ */
+static int write_mapped(struct writer *w, ext2_ino_t ino,
+			struct ext2_inode_large *in, uint64_t lblk,
+			uint64_t len, const char *data, block_writer put)
 {
 	ext2_extent_handle_t h;
 	struct ext2fs_extent ex;
-	size_t cap = 0;
+	uint64_t at = lblk, end = lblk + len;
 	errcode_t err;
-	int op = EXT2_EXTENT_ROOT;
+	int rc = 0;
 
-	*runs = NULL;
-	*nruns = 0;
 	err = ext2fs_extent_open2(w->fs, ino, (struct ext2_inode *)in, &h);
-	while (!err) {
-		err = ext2fs_extent_get(h, op, &ex);
-		op = EXT2_EXTENT_NEXT;
-		if (err)
+	if (err)
+		return fail_ext2(w->e, err, "cannot read back an extent tree");
+	err = ext2fs_extent_goto2(h, 0, (blk64_t)lblk);
+	while (!err && rc == 0 && at < end) {
+		uint64_t skip, n;
+
+		err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &ex);
+		if (err || at < ex.e_lblk || at >= ex.e_lblk + ex.e_len) {
+			err = err ? err : EXT2_ET_EXTENT_NOT_FOUND;
 			break;
-		if (!(ex.e_flags & EXT2_EXTENT_FLAGS_LEAF) ||
-		    (ex.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT))
-			continue;
-		if (mk_grow(runs, &cap, *nruns, sizeof(**runs))) {
-			ext2fs_extent_free(h);
-			return mk_fail(w->e, "out of memory");
 		}
-		(*runs)[(*nruns)++] = (struct run){ ex.e_lblk, ex.e_pblk,
-						    ex.e_len };
-		w->goal = ex.e_pblk + ex.e_len;
+		skip = at - ex.e_lblk;
+		n = ex.e_len - skip < end - at ? ex.e_len - skip : end - at;
+		rc = put(w, data + (at - lblk) * EXT4FS_BLOCK_SIZE, n,
+			 ex.e_pblk + skip, ino);
+		w->goal = ex.e_pblk + skip + n;
+		at += n;
+		if (at < end)
+			err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &ex);
 	}
 	ext2fs_extent_free(h);
-	if (err != EXT2_ET_EXTENT_NO_NEXT && err != EXT2_ET_EXTENT_NO_DOWN)
+	if (rc == 0 && err)
 		return fail_ext2(w->e, err, "cannot read back an extent tree");
-	return 0;
+	return rc;
+}
+
+/* Maps logical blocks [lblk, lblk + len) (initialised, near the last
+ * placement) and writes `data` to them. */
+static int place_blocks(struct writer *w, ext2_ino_t ino,
+			struct ext2_inode_large *in, uint64_t lblk,
+			uint64_t len, const char *data, block_writer put)
+{
+	errcode_t err = ext2fs_fallocate(w->fs, EXT2_FALLOCATE_FORCE_INIT, ino,
+					 (struct ext2_inode *)in, w->goal,
+					 (blk64_t)lblk, len);
+
+	if (err)
+		return fail_alloc(w, err, "cannot allocate blocks");
+	return write_mapped(w, ino, in, lblk, len, data, put);
+}
+
+/*
+ * Places the non-zero blocks among `nblocks` blocks of file content
+ * that start at logical block `lblk`; all-zero blocks stay holes of the
+ * ext4 file, mapped to nothing, so they read as zero on any card.
+ */
+static int place_nonzero(struct writer *w, ext2_ino_t ino,
+			 struct ext2_inode_large *in, uint64_t lblk,
+			 const char *data, uint64_t nblocks)
+{
+	uint64_t i = 0, start;
+	int rc = 0;
+
+	while (rc == 0 && i < nblocks) {
+		for (; i < nblocks && mk_is_zero(data + i * EXT4FS_BLOCK_SIZE,
+						 EXT4FS_BLOCK_SIZE); i++)
+			;
+		for (start = i; i < nblocks &&
+		     !mk_is_zero(data + i * EXT4FS_BLOCK_SIZE,
+				 EXT4FS_BLOCK_SIZE); i++)
+			;
+		if (i > start)
+			rc = place_blocks(w, ino, in, lblk + start, i - start,
+					  data + start * EXT4FS_BLOCK_SIZE,
+					  write_data_blocks);
+	}
+	return rc;
 }
 
 static int write_inode(struct writer *w, ext2_ino_t ino,
@@ -564,17 +713,12 @@ static int write_inode(struct writer *w, ext2_ino_t ino,
 	return 0;
 }
 
-/* Writes `nblocks` blocks from `data` at `pblk`, leaving zero blocks
- * as holes (the image starts out all holes). */
-static int write_blocks(struct writer *w, const char *data, uint64_t nblocks,
-			uint64_t pblk)
+/* How errors name a source file: as the store sees it. */
+static const char *shown_src(const struct fst_node *n)
 {
-	int err = mk_pwrite_sparse(w->fd, data, nblocks * EXT4FS_BLOCK_SIZE,
-				   w->offset + pblk * EXT4FS_BLOCK_SIZE);
+	size_t skip = n->policy ? n->policy->shown_skip : 0;
 
-	if (err)
-		return mk_fail_errno(w->e, err, "%s: cannot write", w->image);
-	return 0;
+	return strlen(n->src) > skip ? n->src + skip : n->src;
 }
 
 /* Fills w->buf with `nblocks` blocks of file content from byte `pos`. */
@@ -591,48 +735,74 @@ static int read_chunk(struct writer *w, const struct fst_node *n, int src_fd,
 	} else {
 		if (lseek(src_fd, (off_t)pos, SEEK_SET) < 0)
 			return mk_fail_errno(w->e, errno, "%s: cannot read",
-					     n->src);
+					     shown_src(n));
 		got = mk_read_full(src_fd, w->buf, want);
 		if (got < 0)
 			return mk_fail_errno(w->e, errno, "%s: cannot read",
-					     n->src);
+					     shown_src(n));
 		if ((uint64_t)got != want)
 			return mk_fail(w->e, "%s: changed size while reading",
-				       n->src);
+				       shown_src(n));
 	}
 	memset(w->buf + want, 0, nblocks * EXT4FS_BLOCK_SIZE - want);
 	return 0;
 }
 
-static int copy_content(struct writer *w, const struct fst_node *n,
-			const struct run *runs, size_t nruns)
+/* The block-aligned offset of the next host data at or after `pos`
+ * (host holes are skipped without reading them), or n->size when none
+ * is left. */
+static uint64_t next_data(const struct fst_node *n, int src_fd, uint64_t pos)
 {
+	off_t at;
+
+	if (src_fd < 0)
+		return pos;
+	at = lseek(src_fd, (off_t)pos, SEEK_DATA);
+	if (at < 0)
+		return errno == ENXIO ? n->size : pos;
+	return (uint64_t)at / EXT4FS_BLOCK_SIZE * EXT4FS_BLOCK_SIZE;
+}
+
+static int check_size_kept(struct writer *w, const struct fst_node *n,
+			   int src_fd)
+{
+	struct stat st;
+
+	if (fstat(src_fd, &st) != 0)
+		return mk_fail_errno(w->e, errno, "%s: cannot read",
+				     shown_src(n));
+	if ((uint64_t)st.st_size != n->size)
+		return mk_fail(w->e, "%s: changed size while reading",
+			       shown_src(n));
+	return 0;
+}
+
+static int copy_content(struct writer *w, const struct fst_node *n,
+			ext2_ino_t ino, struct ext2_inode_large *in)
+{
+	const uint64_t chunk = DATA_CHUNK_BLOCKS * (uint64_t)EXT4FS_BLOCK_SIZE;
 	int src_fd = -1, rc = 0;
-	size_t r;
+	uint64_t pos = 0;
 
 	if (!n->data) {
 		src_fd = fst_open(n);
 		if (src_fd < 0)
 			return mk_fail_errno(w->e, errno, "%s: cannot open",
-					     n->src);
+					     shown_src(n));
 	}
-	for (r = 0; rc == 0 && r < nruns; r++) {
-		uint64_t done;
+	while (rc == 0 && (pos = next_data(n, src_fd, pos)) < n->size) {
+		uint64_t nb = mk_div_ceil(n->size - pos, EXT4FS_BLOCK_SIZE);
 
-		for (done = 0; rc == 0 && done < runs[r].len;
-		     done += DATA_CHUNK_BLOCKS) {
-			uint64_t nb = runs[r].len - done;
-
-			if (nb > DATA_CHUNK_BLOCKS)
-				nb = DATA_CHUNK_BLOCKS;
-			rc = read_chunk(w, n, src_fd,
-					(runs[r].lblk + done) * EXT4FS_BLOCK_SIZE,
-					nb);
-			if (rc == 0)
-				rc = write_blocks(w, w->buf, nb,
-						  runs[r].pblk + done);
-		}
+		if (nb > DATA_CHUNK_BLOCKS)
+			nb = DATA_CHUNK_BLOCKS;
+		rc = read_chunk(w, n, src_fd, pos, nb);
+		if (rc == 0)
+			rc = place_nonzero(w, ino, in, pos / EXT4FS_BLOCK_SIZE,
+					   w->buf, nb);
+		pos += chunk;
 	}
+	if (rc == 0 && src_fd >= 0)
+		rc = check_size_kept(w, n, src_fd);
 	if (src_fd >= 0)
 		close(src_fd);
 	return rc;
@@ -642,30 +812,18 @@ static int write_file(struct writer *w, const struct fst_node *n,
 		      uint32_t nlink)
 {
 	struct ext2_inode_large in;
-	struct run *runs = NULL;
-	size_t nruns = 0;
-	int rc;
 
 	ext2fs_inode_alloc_stats2(w->fs, n->ino, +1, 0);
 	inode_base(n, LINUX_S_IFREG, nlink, &in);
-	rc = alloc_blocks(w, n->ino, &in,
-			  mk_div_ceil(n->size, EXT4FS_BLOCK_SIZE));
-	if (rc == 0)
-		rc = map_runs(w, n->ino, &in, &runs, &nruns);
-	if (rc == 0)
-		rc = copy_content(w, n, runs, nruns);
-	if (rc == 0)
-		rc = write_inode(w, n->ino, &in, n->size);
-	free(runs);
-	return rc;
+	if (start_extents(w, n->ino, &in) || copy_content(w, n, n->ino, &in))
+		return -1;
+	return write_inode(w, n->ino, &in, n->size);
 }
 
 static int write_symlink(struct writer *w, const struct fst_node *n)
 {
 	struct ext2_inode_large in;
-	struct run *runs = NULL;
-	size_t nruns = 0, len = strlen(n->target);
-	int rc = 0;
+	size_t len = strlen(n->target);
 
 	if (len >= EXT4FS_BLOCK_SIZE)
 		return mk_fail(w->e, "symlink target too long (%zu bytes): %s",
@@ -677,44 +835,14 @@ static int write_symlink(struct writer *w, const struct fst_node *n)
 		memcpy(in.i_block, n->target, len);
 		return write_inode(w, n->ino, &in, len);
 	}
-	rc = alloc_blocks(w, n->ino, &in, 1);
-	if (rc == 0)
-		rc = map_runs(w, n->ino, &in, &runs, &nruns);
-	if (rc == 0) {
-		memset(w->buf, 0, EXT4FS_BLOCK_SIZE);
-		memcpy(w->buf, n->target, len);
-		rc = write_blocks(w, w->buf, 1, runs[0].pblk);
-	}
-	if (rc == 0)
-		rc = write_inode(w, n->ino, &in, len);
-	free(runs);
-	return rc;
+	memset(w->buf, 0, EXT4FS_BLOCK_SIZE);
+	memcpy(w->buf, n->target, len);
+	if (start_extents(w, n->ino, &in) ||
+	    place_blocks(w, n->ino, &in, 0, 1, w->buf, write_data_blocks))
+		return -1;
+	return write_inode(w, n->ino, &in, len);
 }
 
-static int write_dir_blocks(struct writer *w, const struct fst_node *d,
-			    struct ext2_inode_large *in, const char *blocks,
-			    uint64_t nblocks)
-{
-	struct run *runs = NULL;
-	size_t nruns = 0, r;
-	uint64_t i;
-	errcode_t err = 0;
-	int rc = alloc_blocks(w, d->ino, in, nblocks);
-
-	if (rc == 0)
-		rc = map_runs(w, d->ino, in, &runs, &nruns);
-	for (r = 0; rc == 0 && !err && r < nruns; r++)
-		for (i = 0; !err && i < runs[r].len; i++)
-			err = ext2fs_write_dir_block4(
-				w->fs, runs[r].pblk + i,
-				(void *)(blocks + (runs[r].lblk + i) *
-							  EXT4FS_BLOCK_SIZE),
-				0, d->ino);
-	free(runs);
-	if (err)
-		return fail_ext2(w->e, err, "cannot write a directory block");
-	return rc;
-}
 
 static int new_ino(struct writer *w, struct fst_node *n)
 {
@@ -768,12 +896,12 @@ static int place_file(struct writer *w, struct fst_node *f)
 			 : index;
 	if (owner == EXT4FS_TREE_CHANGED)
 		return mk_fail(w->e, "%s: changed while being read",
-			       f->src ? f->src + f->policy->shown_skip : f->name);
+			       f->src ? shown_src(f) : f->name);
 	if (owner != index) {
 		f->ino = owner_ino(w, owner);
 		return f->ino ? 0 : mk_fail(w->e, "%s: no inode for a hardlink "
 					    "(the tree changed between passes)",
-					    f->src ? f->src : f->name);
+					    f->src ? shown_src(f) : f->name);
 	}
 	if (new_ino(w, f) || write_file(w, f, nlink))
 		return -1;
@@ -808,7 +936,7 @@ static int write_dir(struct writer *w, struct fst_node *d, uint32_t parent)
 {
 	struct ext2_inode_large in;
 	uint64_t nblocks;
-	uint32_t subdirs = 0;
+	uint64_t subdirs = 0;
 	char *blocks;
 	size_t i;
 	int rc;
@@ -825,10 +953,10 @@ static int write_dir(struct writer *w, struct fst_node *d, uint32_t parent)
 	if (rc == 0) {
 		dir_pack(w->fs, d, parent, w->usable, blocks);
 		ext2fs_inode_alloc_stats2(w->fs, d->ino, +1, 1);
-		inode_base(d, LINUX_S_IFDIR,
-			   /* dir_nlink: past the limit the count is 1 */
-			   2 + subdirs < DIR_NLINK_MAX ? 2 + subdirs : 1, &in);
-		rc = write_dir_blocks(w, d, &in, blocks, nblocks);
+		inode_base(d, LINUX_S_IFDIR, ext4fs_dir_nlink(subdirs), &in);
+		rc = start_extents(w, d->ino, &in) ||
+		     place_blocks(w, d->ino, &in, 0, nblocks, blocks,
+				  write_dir_blocks);
 	}
 	free(blocks);
 	if (rc == 0)

@@ -20,12 +20,23 @@
 
 #define EXT4FS_BLOCK_SIZE 4096u
 #define EXT4FS_LOST_FOUND "lost+found"
+/* Links one inode may have (ext4's EXT4_LINK_MAX, e2fsck's EXT2_LINK_MAX);
+ * a directory with more subdirectories counts 1 (dir_nlink). */
+#define EXT4FS_LINK_MAX 65000u
+/*
+ * Times: 32 bits of seconds plus two epoch bits in the 256-byte inode
+ * reach 2446, but e2fsck reads epoch 3 with bit 31 set (2310-04-04 to
+ * 2378) as a mis-encoded pre-1970 time and "fixes" it, so the last
+ * second written is the one before that range.
+ */
+#define EXT4FS_TIME_MIN 0
+#define EXT4FS_TIME_MAX 10737418239LL /* 2310-04-04 00:00:00 UTC, minus 1 s */
 
 struct ext4fs_spec {
 	const char *label;               /* volume name, at most 16 bytes */
 	uint8_t uuid[MK_UUID_SIZE];      /* filesystem UUID */
 	uint8_t hash_seed[MK_UUID_SIZE]; /* htree hash seed */
-	uint32_t time;                   /* superblock and internal times */
+	int64_t time;                    /* superblock and internal times */
 	uint64_t offset;                 /* partition start, bytes */
 	uint64_t size;                   /* partition size, bytes */
 	uint64_t inodes;                 /* inodes the tree needs */
@@ -57,8 +68,15 @@ struct ext4fs_links {
 	const void *ctx;
 };
 
+/* i_links_count of a directory with `subdirs` subdirectories. */
+uint32_t ext4fs_dir_nlink(uint64_t subdirs);
+
+/* A time (EXT4FS_TIME_MIN..MAX) as an inode stores it: the low 32 bits
+ * and the *_extra field (epoch bits; nanoseconds 0). */
+void ext4fs_encode_time(int64_t t, uint32_t *lo, uint32_t *extra);
+
 /* Adds lost+found (as mke2fs makes it) to a root that has none. */
-int ext4fs_add_lost_found(struct fst_node *root, uint32_t time,
+int ext4fs_add_lost_found(struct fst_node *root, int64_t time,
 			  struct mk_err *e);
 
 /* Measuring, one node at a time during a walk (the tree must have

@@ -23,7 +23,7 @@ const struct fst_policy fst_policy_nix_store = {
 };
 
 struct fst_node *fst_new(const char *name, enum fst_kind kind, uint16_t mode,
-			 uint32_t time)
+			 int64_t time)
 {
 	struct fst_node *n = calloc(1, sizeof(*n));
 

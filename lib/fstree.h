@@ -26,7 +26,7 @@ struct fst_policy {
 	uint16_t exec_mode;      /* regular file with one */
 	uint16_t dir_mode;
 	uint16_t symlink_mode;
-	uint32_t time;           /* every timestamp */
+	int64_t time;            /* every timestamp, seconds since 1970 */
 	size_t shown_skip;       /* bytes of a host path before the path
 				    errors show (the --store-root part) */
 };
@@ -39,7 +39,7 @@ struct fst_node {
 	enum fst_kind kind;
 	uint16_t mode;            /* permission bits, type not included */
 	uint32_t uid, gid;
-	uint32_t time;            /* atime = mtime = ctime = crtime */
+	int64_t time;             /* atime = mtime = ctime = crtime */
 
 	/* FST_FILE: content from `src` (a host path) or from `data`;
 	 * FST_DIR: entries read from `src` by fst_load when it is set. */
@@ -62,7 +62,7 @@ struct fst_node {
 };
 
 struct fst_node *fst_new(const char *name, enum fst_kind kind, uint16_t mode,
-			 uint32_t time);
+			 int64_t time);
 
 /* Adds `kid` to `dir`; the caller calls fst_sort() once all are in. */
 int fst_add(struct fst_node *dir, struct fst_node *kid, struct mk_err *e);

@@ -40,7 +40,7 @@ struct build {
 	struct mk_err e;
 	const char *store_root;
 	const char *dtb;
-	uint32_t time;
+	int64_t time;
 	struct fst_policy boot_policy;
 	struct fst_policy store_policy;
 	struct dedup *dedup;
@@ -530,9 +530,9 @@ static int write_gpt(struct build *b)
 		 l->root_start, l->root_size, IMAGE_ROOT_LABEL);
 	if (gpt_encode(&d, primary, backup, &b->e))
 		return -1;
-	err = mk_pwrite_sparse(b->fd, primary, sizeof(primary), 0);
+	err = mk_pwrite_all(b->fd, primary, sizeof(primary), 0);
 	if (!err)
-		err = mk_pwrite_sparse(b->fd, backup, sizeof(backup),
+		err = mk_pwrite_all(b->fd, backup, sizeof(backup),
 				       l->image_size - sizeof(backup));
 	return err ? fail_write(b, err) : 0;
 }
@@ -548,7 +548,7 @@ static int copy_blob(struct build *b, const struct layout_blob *blob,
 		return mk_fail_errno(&b->e, errno, "%s %s", blob->option,
 				     blob->path);
 	while (!err && (n = mk_read_full(in, buf, BLOB_CHUNK)) > 0) {
-		err = mk_pwrite_sparse(b->fd, buf, (size_t)n,
+		err = mk_pwrite_all(b->fd, buf, (size_t)n,
 				       blob->offset + done);
 		done += (uint64_t)n;
 	}
@@ -561,14 +561,29 @@ static int copy_blob(struct build *b, const struct layout_blob *blob,
 	return 0;
 }
 
-static int write_blobs(struct build *b)
+/*
+ * The raw area between the primary GPT and partition 1 is written whole:
+ * zeros, then the bootloaders over them.  A card's old contents there
+ * (an earlier idbloader, U-Boot or its saved environment) are what the
+ * boot ROM and U-Boot read, so a flasher that copies only data ranges
+ * must overwrite them too.
+ */
+static int write_raw_area(struct build *b)
 {
-	char *buf = malloc(BLOB_CHUNK);
+	uint64_t at = (uint64_t)GPT_PRIMARY_SECTORS * GPT_SECTOR_SIZE;
+	char *buf = calloc(1, BLOB_CHUNK);
 	size_t i;
-	int rc = 0;
+	int rc = 0, err;
 
 	if (!buf)
 		return mk_fail(&b->e, "out of memory");
+	for (; rc == 0 && at < b->layout.boot_start; at += BLOB_CHUNK) {
+		uint64_t n = b->layout.boot_start - at;
+
+		err = mk_pwrite_all(b->fd, buf, n < BLOB_CHUNK ? n : BLOB_CHUNK,
+				    at);
+		rc = err ? fail_write(b, err) : 0;
+	}
 	for (i = 0; rc == 0 && i < b->layout.nblobs; i++)
 		rc = copy_blob(b, &b->layout.blobs[i], buf);
 	free(buf);
@@ -612,7 +627,7 @@ static int write_image(struct build *b)
 
 	if (ftruncate(b->fd, (off_t)l->image_size) != 0)
 		return fail_write(b, errno);
-	if (write_gpt(b) || write_blobs(b) ||
+	if (write_gpt(b) || write_raw_area(b) ||
 	    write_fs(b, b->boot_tree, IMAGE_BOOT_LABEL, b->ids.boot_fs_uuid,
 		     b->ids.boot_hash_seed, l->boot_start, l->boot_size, &boot) ||
 	    write_fs(b, b->root_tree, IMAGE_ROOT_LABEL, b->ids.root_fs_uuid,

@@ -138,40 +138,6 @@ int mk_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* Length of the piece at `off`: up to the next aligned boundary. */
-static size_t piece_len(uint64_t off, size_t left)
-{
-	size_t to_boundary = MK_SPARSE_CHUNK - (size_t)(off % MK_SPARSE_CHUNK);
-
-	return left < to_boundary ? left : to_boundary;
-}
-
-int mk_pwrite_sparse(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const char *p = buf;
-	size_t pos = 0;
-
-	while (pos < len) {
-		size_t start, n;
-		int err;
-
-		while (pos < len && mk_is_zero(p + pos, n = piece_len(off + pos,
-								     len - pos)))
-			pos += n;
-		start = pos;
-		while (pos < len && !mk_is_zero(p + pos, n = piece_len(off + pos,
-								      len - pos)))
-			pos += n;
-		if (pos > start) {
-			err = mk_pwrite_all(fd, p + start, pos - start,
-					    off + start);
-			if (err)
-				return err;
-		}
-	}
-	return 0;
-}
-
 long mk_read_full(int fd, void *buf, size_t len)
 {
 	char *p = buf;

@@ -46,11 +46,6 @@ int mk_is_zero(const void *p, size_t len);
 /* pwrite() all of `len` bytes, retrying short writes. 0 or errno. */
 int mk_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 
-/* Writes `len` bytes at `off`, skipping every all-zero, aligned
- * MK_SPARSE_CHUNK piece so it stays a hole in a fresh file.  0 or errno. */
-#define MK_SPARSE_CHUNK 4096u
-int mk_pwrite_sparse(int fd, const void *buf, size_t len, uint64_t off);
-
 /* read() up to `len` bytes, retrying short reads; returns bytes or -1. */
 long mk_read_full(int fd, void *buf, size_t len);
 

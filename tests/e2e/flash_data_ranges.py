@@ -9,7 +9,7 @@ cover keeps the card's old bytes.
 CARD is created (or truncated) with IMAGE's size, filled with --fill-byte
 (default 0xAA: not zero, not 0xFF, so a reader that trusts a hole to be zero
 sees garbage), then IMAGE's data ranges are copied onto it.  Prints one
-line: "copied BYTES bytes in RANGES data ranges of IMAGE_SIZE".
+line: "copied BYTES bytes of data ranges out of IMAGE_SIZE (RANGES ranges)".
 
 A test that passes on IMAGE but fails on CARD shows that a hole in IMAGE
 carried meaning (a structure that had to read as zeros).  Standalone,
@@ -98,7 +98,7 @@ def main():
     except OSError as e:
         print(f"flash_data_ranges: {e}", file=sys.stderr)
         return 1
-    print(f"copied {copied} bytes in {ranges} data ranges of {size}")
+    print(f"copied {copied} bytes of data ranges out of {size} ({ranges} ranges)")
     return 0
 
 

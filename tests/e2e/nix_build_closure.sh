@@ -16,7 +16,20 @@
 set -euo pipefail
 
 die() { echo "nix_build_closure.sh: error: $*" >&2; exit 1; }
-skip() { echo "nix_build_closure.sh: SKIP: $*" >&2; exit 77; }
+# Under CI a missing prerequisite is a failure, never a quiet skip.
+skip() {
+    if [ "${CI:-}" = true ]; then
+        echo "nix_build_closure.sh: error (CI=true, no skipping): $*" >&2; exit 1
+    fi
+    echo "nix_build_closure.sh: SKIP: $*" >&2; exit 77
+}
+
+# The nearest existing folder at or above $1.
+existing_ancestor() {
+    local d=$1
+    while [ ! -e "$d" ]; do d=$(dirname "$d"); done
+    printf '%s\n' "$d"
+}
 
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
 outdir=$1
@@ -37,7 +50,9 @@ done
 # shellcheck source=nix_env.sh
 . "$here/nix_env.sh"
 
-if [ "$NIX_REMOTE" = local ] && ! [ -w /nix/var/nix/db ] && ! [ -w /nix/var/nix ]; then
+# On a fresh machine /nix does not exist yet: Nix creates it where the
+# nearest existing ancestor is writable (as root: /).
+if [ "$NIX_REMOTE" = local ] && ! [ -w "$(existing_ancestor /nix/var/nix/db)" ]; then
     skip "the Nix store database /nix/var/nix/db is not writable by $(id -un); run as root"
 fi
 

@@ -4,7 +4,8 @@
 # End to end on the fixture store: mkr2simg writes images with several
 # option sets and check_image.sh (which knows nothing of mkr2simg's code)
 # proves each one against the source tree, including Nix itself verifying
-# the registered store when nix-store is installed.
+# the registered store when nix-store is installed; then again on a used
+# card that received only the image's data ranges (check_used_card.sh).
 set -euo pipefail
 
 mk=$(realpath "$1")
@@ -39,13 +40,18 @@ run() {
 		failed=$((failed + 1))
 		return
 	fi
-	if bash "$here/check_image.sh" -q --store-root "$fx/store" \
-		--closure "$fx/closure.txt" "${reg[@]}" "${nix_verify[@]}" \
-		"${check_opts[@]}" "$img"; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-	fi
+	local checker
+	# The image itself, then the image flashed onto a used card.
+	for checker in check_image.sh check_used_card.sh; do
+		if bash "$here/$checker" -q --store-root "$fx/store" \
+			--closure "$fx/closure.txt" "${reg[@]}" "${nix_verify[@]}" \
+			"${check_opts[@]}" "$img"; then
+			passed=$((passed + 1))
+		else
+			echo "FAIL: $name: $checker"
+			failed=$((failed + 1))
+		fi
+	done
 	rm -f "$img"
 }
 
