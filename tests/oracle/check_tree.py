@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check_tree.py [--keep] [--damage KIND] MKR2SIMG TREEDIR
+"""check_tree.py [--keep] [--damage KIND] [--build-timeout S] MKR2SIMG TREEDIR
 
 Owns the verdict of the random-tree oracle (issue 8) on one tree made by
 gen_tree.py (TREEDIR/store-root, TREEDIR/closure.txt):
@@ -89,9 +89,13 @@ class Checker:
     def build(self, where, out_name):
         os.makedirs(where)
         tree = self.a.tree
-        r = subprocess.run([self.a.mkr2simg, "-q", "--store-root", os.path.join(tree, "store-root"),
-                            os.path.join(tree, "closure.txt"), out_name],
-                           cwd=where, capture_output=True)
+        try:
+            r = subprocess.run([self.a.mkr2simg, "-q", "--store-root", os.path.join(tree, "store-root"),
+                                os.path.join(tree, "closure.txt"), out_name],
+                               cwd=where, capture_output=True, timeout=self.a.build_timeout)
+        except subprocess.TimeoutExpired:
+            self.fail("mkr2simg", f"no image after {self.a.build_timeout} s (killed)")
+            return None
         if r.returncode != 0:
             self.fail("mkr2simg", f"exit {r.returncode} in {where}: "
                       + r.stderr.decode(errors="replace").strip()[:2000])
@@ -465,6 +469,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--damage", choices=["store-byte", "gpt-entries", "repro"])
     ap.add_argument("--max-lines", type=int, default=20)
+    ap.add_argument("--build-timeout", type=int, default=600,
+                    help="seconds one mkr2simg run may take (default 600)")
     ap.add_argument("mkr2simg")
     ap.add_argument("tree")
     a = ap.parse_args()
@@ -499,8 +505,10 @@ def run(ck, a, work, root, closure):
         if os.environ.get("ORACLE_TIMING"):
             print(f"check_tree: {time.time() - t0:6.2f} s {what}", file=sys.stderr)
     img = ck.build(os.path.join(work, "a"), "image.img")
+    if not img:
+        return
     img2 = ck.build(os.path.join(work, "b", "deeper"), "other-name.img")
-    if not img or not img2:
+    if not img2:
         return
     if a.damage == "repro":
         with open(img2, "r+b") as f:

@@ -29,6 +29,8 @@ Some seeds are fixed big cases (also at the fast scale), see SPECIAL:
   64998  a directory with exactly 64,998 subdirectories (link count 65,000)
   64999  a directory with exactly 64,999 subdirectories (link count 1)
   5368   (long scale: every seed divisible by 5 too) a 5 GiB sparse file
+  4096   6,000 files of one size whose first and last 4 KiB are equal and
+         whose middles differ (dedup must not compare them pairwise)
 
 Paths stay below MAX_REL bytes below the store root so that every tool
 (and debugfs rdump) can name them with PATH_MAX-limited paths.
@@ -57,6 +59,7 @@ SPECIAL = {
     64998: "subdirs64998",
     64999: "subdirs64999",
     5368: "sparse5g",
+    4096: "twins6000",
 }
 
 SCALES = {
@@ -383,6 +386,16 @@ class Gen:
                 self.dirs += 1
             # files do not count in a directory's link count
             self.write_file(d + b"/a-file", 2, [(0, b"x\n")], 0o644)
+        elif kind == "twins6000":
+            head, tail = self.rng.randbytes(BLOCK), self.rng.randbytes(BLOCK)
+            for j in range(3):
+                d = p + b"/t%d" % j
+                self.make_dir(d)
+                for i in range(2000):
+                    data = head + self.rng.randbytes(BLOCK) + tail + b"!"
+                    self.write_file(d + b"/%04d" % i, len(data), [(0, data)], 0o444)
+            # and one true twin of the first, so there is one group to find
+            self.write_file(p + b"/twin", len(data), [(0, data)], 0o444)
         elif kind == "sparse5g":
             self.sparse_file(p + b"/five-gib", 5 << 30, 0o644)
         return base

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # run_oracle.sh MKR2SIMG [--seeds LIST | --long N] [--minutes M] [--keep]
+#               [--build-timeout S]
 #
 # Owns the loop of the random-tree oracle (issue 8): for each seed,
 # gen_tree.py makes a store tree and check_tree.py judges mkr2simg's image of
@@ -15,6 +16,7 @@
 #                  totals at the end (trees, files, dirs, bytes, failures)
 #   --start S      first seed of --long (default 1)
 #   --minutes M    start no new tree after M minutes
+#   --build-timeout S  seconds one mkr2simg run may take (default 600)
 #   --keep         keep each tree and the checker's work files
 #
 # Work files go to a new directory under $TMPDIR (default /var/tmp); each
@@ -28,13 +30,14 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2; ex
 
 [ $# -ge 1 ] || usage
 mk=$(realpath "$1"); shift
-seeds=1-30 scale=fast long=0 start=1 minutes=0 keep=no
+seeds=1-30 scale=fast long=0 start=1 minutes=0 keep=no build_timeout=600
 while [ $# -gt 0 ]; do
 	case $1 in
 	--seeds) seeds=$2; shift 2 ;;
 	--long) scale=long long=$2; shift 2 ;;
 	--start) start=$2; shift 2 ;;
 	--minutes) minutes=$2; shift 2 ;;
+	--build-timeout) build_timeout=$2; shift 2 ;;
 	--keep) keep=yes; shift ;;
 	*) usage ;;
 	esac
@@ -73,8 +76,8 @@ fi
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/run_oracle.XXXXXX")
 [ "$keep" = yes ] || trap 'rm -rf "$work"' EXIT
 export TMPDIR=$work
-keepopt=()
-[ "$keep" = no ] || keepopt=(--keep)
+keepopt=(--build-timeout "$build_timeout")
+[ "$keep" = no ] || keepopt+=(--keep)
 
 passed=0 failed=0 trees=0 tfiles=0 tdirs=0 tbytes=0 failed_seeds=''
 t0=$SECONDS
