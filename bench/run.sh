@@ -4,7 +4,7 @@
 #   bench/run.sh [--scales "0.25 0.5 1 2"] [--runs 3] [--workdir DIR]
 #                [--only "mkr2simg pipeline ..."] [--main SCALE] [--seed N]
 #                [--scale-methods "mkr2simg"] [--mkr2simg BIN] [--no-build]
-#                [--results FILE] [--keep-closures]
+#                [--results FILE] [--keep-closures] [--no-near]
 #
 # See bench/README.md.  Needs root only for apt-get (missing tools).
 set -euo pipefail
@@ -24,6 +24,7 @@ scale_methods="mkr2simg"
 bin=""
 build=1
 results=""
+near=1
 ALL_METHODS="mkr2simg mkr2simg-nodedup pipeline mke2fs genimage floor floor-nosync"
 
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
@@ -39,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--mkr2simg) bin=$2; build=0; shift 2 ;;
 	--no-build) build=0; shift ;;
 	--results) results=$2; shift 2 ;;
+	--no-near) near=0; shift ;;
 	-h | --help) usage 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; usage ;;
 	esac
@@ -274,3 +276,10 @@ python3 "$HERE/report.py" --results-dir "$R" --workdir "$workdir" --seed "$seed"
 	--mkr2simg "$git_rev (binary $bin_sha)" --load "$load_start -> $load_end" \
 	--minutes "$(( ($(date +%s) - t_start + 59) / 60 ))" --out "$results"
 log "results: $results (raw: $R/raw.tsv, $R/steps.tsv)"
+
+# ------------------------------------------- dedup's worst case
+if [ "$near" = 1 ]; then
+	log "dedup worst case: near-identical files (bench/near_identical.sh)"
+	near_line=$(LD_LIBRARY_PATH="$workdir/bin" bash "$HERE/near_identical.sh" --runs "$runs" --mkr2simg "$MKR2SIMG") &&
+		{ printf '\n%s\n' "$near_line" >>"$results"; echo "$near_line"; }
+fi

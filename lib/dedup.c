@@ -28,9 +28,10 @@ struct sample {
 	uint32_t index;
 };
 
-/* A file whose sample matches another's: its host path, for the byte
- * comparison. */
+/* A file whose sample matches another's: the XXH3-128 of all its bytes,
+ * and its host path for the byte comparison. */
 struct suspect {
+	XXH128_hash_t hash;
 	uint32_t index;
 	size_t shown_skip; /* errors leave out this many bytes of `path` */
 	char *path;
@@ -41,6 +42,7 @@ struct pair {
 };
 
 struct dedup {
+	uint32_t max_links;    /* links one inode may have */
 	struct rec *recs;      /* every non-empty file, by index */
 	size_t nrecs, cap;
 	uint8_t *cand;         /* bit per index: shares size and mode */
@@ -54,9 +56,13 @@ struct dedup {
 	char *bufa, *bufb;
 };
 
-struct dedup *dedup_new(void)
+struct dedup *dedup_new(uint32_t max_links)
 {
-	return calloc(1, sizeof(struct dedup));
+	struct dedup *d = max_links ? calloc(1, sizeof(struct dedup)) : NULL;
+
+	if (d)
+		d->max_links = max_links;
+	return d;
 }
 
 static void free_suspects(struct dedup *d)
@@ -161,14 +167,6 @@ static int bit(const uint8_t *bits, uint64_t index)
 
 /* ---- reading ----------------------------------------------------- */
 
-/* How errors name a file: as the store sees it, not --store-root. */
-static const char *shown(const struct fst_node *n)
-{
-	size_t skip = n->policy ? n->policy->shown_skip : 0;
-
-	return strlen(n->src) > skip ? n->src + skip : n->src;
-}
-
 /*
  * XXH3 of the file's first and last SAMPLE_BYTES (the whole file when it
  * is smaller): files of equal size that differ almost always differ
@@ -178,7 +176,7 @@ static const char *shown(const struct fst_node *n)
 static int sample_hash(const struct fst_node *n, char *buf, uint64_t *hash,
 		       struct mk_err *e)
 {
-	int fd = fst_open(n);
+	int fd = fst_open(n, e);
 	uint64_t head = n->size < 2 * SAMPLE_BYTES ? n->size : SAMPLE_BYTES;
 	uint64_t tail = n->size - head < SAMPLE_BYTES ? n->size - head
 						      : SAMPLE_BYTES;
@@ -186,28 +184,23 @@ static int sample_hash(const struct fst_node *n, char *buf, uint64_t *hash,
 	int err;
 
 	if (fd < 0)
-		return mk_fail_errno(e, errno, "%s: cannot open", shown(n));
+		return -1;
 	got_head = pread(fd, buf, head, 0);
 	if (got_head == (ssize_t)head && tail)
 		got_tail = pread(fd, buf + head, tail, (off_t)(n->size - tail));
 	err = errno;
 	close(fd);
 	if (got_head < 0 || got_tail < 0)
-		return mk_fail_errno(e, err, "%s: cannot read", shown(n));
+		return mk_fail_errno(e, err, "%s: cannot read", fst_shown(n));
 	if ((uint64_t)got_head != head || (uint64_t)got_tail != tail)
-		return mk_fail(e, "%s: changed size while reading", shown(n));
+		return mk_fail(e, "%s: changed size while reading", fst_shown(n));
 	*hash = XXH3_64bits(buf, head + tail);
 	return 0;
 }
 
 static int open_suspect(const struct suspect *f, struct mk_err *e)
 {
-	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-	if (fd < 0)
-		mk_fail_errno(e, errno, "%s: cannot open",
-			      f->path + f->shown_skip);
-	return fd;
+	return mk_open_regular(AT_FDCWD, f->path, f->path + f->shown_skip, e);
 }
 
 static long read_suspect(const struct suspect *f, int fd, char *buf,
@@ -250,6 +243,35 @@ static int same_bytes(const struct suspect *a, const struct suspect *b,
 	return result;
 }
 
+/* XXH3-128 of all of a suspect's bytes, read once. */
+static int full_hash(const struct suspect *f, uint64_t size, char *buf,
+		     XXH128_hash_t *hash, struct mk_err *e)
+{
+	XXH3_state_t *st = XXH3_createState();
+	int fd = st ? open_suspect(f, e) : -1;
+	uint64_t total = 0;
+	long n = 0;
+
+	if (!st)
+		return mk_fail(e, "out of memory");
+	if (fd >= 0)
+		XXH3_128bits_reset(st);
+	while (fd >= 0 && (n = read_suspect(f, fd, buf, e)) > 0) {
+		XXH3_128bits_update(st, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	if (fd >= 0)
+		close(fd);
+	*hash = XXH3_128bits_digest(st);
+	XXH3_freeState(st);
+	if (fd < 0 || n < 0)
+		return -1;
+	if (total != size)
+		return mk_fail(e, "%s: changed size while reading",
+			       f->path + f->shown_skip);
+	return 0;
+}
+
 /* ---- grouping ------------------------------------------------------ */
 
 struct resolve {
@@ -270,7 +292,7 @@ static int same_as_noted(const struct resolve *r, const struct fst_node *n,
 	    rec->kind == (n->src ? n->mode : KIND_INLINE))
 		return 0;
 	return mk_fail(r->e, "%s: changed while being read",
-		       n->src ? shown(n) : n->name);
+		       n->src ? fst_shown(n) : n->name);
 }
 
 /* Calls `fn` for each non-empty file of a walk, with its index. */
@@ -325,7 +347,7 @@ static int note_suspect(struct resolve *r, struct fst_node *n,
 	if (!f->path)
 		return mk_fail(r->e, "out of memory");
 	d->nsuspects++;
-	return 0;
+	return full_hash(f, n->size, d->bufa, &f->hash, r->e);
 }
 
 static int suspect_visit(struct fst_node *n, void *ctx)
@@ -379,22 +401,6 @@ static size_t mark_suspects(struct dedup *d)
 	return n;
 }
 
-static int cmp_suspect(const void *key, const void *elem)
-{
-	uint32_t index = *(const uint32_t *)key;
-	const struct suspect *f = elem;
-
-	return index < f->index ? -1 : index > f->index;
-}
-
-static const struct suspect *find_suspect(const struct dedup *d,
-					  uint32_t index)
-{
-	return d->nsuspects ? bsearch(&index, d->suspects, d->nsuspects,
-				      sizeof(*d->suspects), cmp_suspect)
-			    : NULL;
-}
-
 static int add_pair(struct pair **v, size_t *n, size_t *cap, uint32_t index,
 		    uint32_t value, struct mk_err *e)
 {
@@ -404,50 +410,97 @@ static int add_pair(struct pair **v, size_t *n, size_t *cap, uint32_t index,
 	return 0;
 }
 
-/*
- * One run of suspects with one key, in walk order: each file is linked
- * to the first earlier owner with its bytes, or becomes an owner.
- * `owners` (scratch, as long as the run) holds positions in the run.
- */
-static int group_run(struct resolve *r, const struct sample *run, size_t n,
-		     size_t *owners, uint32_t *nlink)
+/* Size, mode and full hash; then walk order. */
+static int cmp_full(const void *a, const void *b, void *ctx)
+{
+	const struct suspect *x = a, *y = b;
+	const struct rec *recs = ctx;
+	const struct rec *rx = &recs[x->index], *ry = &recs[y->index];
+
+	if (rx->size != ry->size)
+		return rx->size < ry->size ? -1 : 1;
+	if (rx->kind != ry->kind)
+		return rx->kind < ry->kind ? -1 : 1;
+	if (x->hash.high64 != y->hash.high64)
+		return x->hash.high64 < y->hash.high64 ? -1 : 1;
+	if (x->hash.low64 != y->hash.low64)
+		return x->hash.low64 < y->hash.low64 ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int same_full(const struct dedup *d, const struct suspect *x,
+		     const struct suspect *y)
+{
+	return XXH128_isEqual(x->hash, y->hash) &&
+	       d->recs[x->index].size == d->recs[y->index].size &&
+	       d->recs[x->index].kind == d->recs[y->index].kind;
+}
+
+static int link_to(struct resolve *r, uint32_t index, uint32_t owner)
+{
+	uint64_t size = r->d->recs[index].size;
+
+	r->stats->links++;
+	r->stats->saved_bytes += size;
+	r->stats->saved_blocks += r->blocks_of(size);
+	return add_pair(&r->d->links, &r->d->nlinks, &r->d->links_cap, index,
+			owner, r->e);
+}
+
+/* An owner of a run being grouped: where it is in the run, its links. */
+struct open_owner {
+	size_t at;
+	uint32_t nlink;
+};
+
+static int close_owner(struct resolve *r, const struct suspect *run,
+		       const struct open_owner *o)
 {
 	struct dedup *d = r->d;
-	size_t i, k, nowners = 0;
+
+	if (o->nlink < 2)
+		return 0;
+	return add_pair(&d->owners, &d->nowners, &d->owners_cap,
+			run[o->at].index, o->nlink, r->e);
+}
+
+/*
+ * One run of suspects with one full hash, in walk order (nearly always
+ * one content): each file is confirmed byte for byte against the run's
+ * owners that still have room and linked to the first with its bytes,
+ * or becomes an owner itself.  An owner closes at max_links, so the next
+ * identical file starts a new inode.  `open` is scratch, as long as the
+ * run.
+ */
+static int group_run(struct resolve *r, const struct suspect *run, size_t n,
+		     struct open_owner *open)
+{
+	struct dedup *d = r->d;
+	size_t i, k, nopen = 0;
 
 	for (i = 0; i < n; i++) {
-		const struct suspect *fi = find_suspect(d, run[i].index);
 		int same = 0;
 
-		for (k = 0; fi && k < nowners && !same; k++) {
-			const struct suspect *fo =
-				find_suspect(d, run[owners[k]].index);
-			same = same_bytes(fo, fi, d->bufa, d->bufb, r->e);
-			if (same < 0)
-				return -1;
-			if (same) {
-				nlink[k]++;
-				r->stats->links++;
-				r->stats->saved_bytes += d->recs[run[i].index].size;
-				r->stats->saved_blocks +=
-					r->blocks_of(d->recs[run[i].index].size);
-				if (add_pair(&d->links, &d->nlinks, &d->links_cap,
-					     run[i].index, run[owners[k]].index,
-					     r->e))
-					return -1;
-			}
-		}
-		if (!fi)
-			return mk_fail(r->e, "the store changed while being read");
+		for (k = 0; k < nopen && !same; k++)
+			same = same_bytes(&run[open[k].at], &run[i], d->bufa,
+					  d->bufb, r->e);
+		if (same < 0)
+			return -1;
 		if (!same) {
-			nlink[nowners] = 1;
-			owners[nowners++] = i;
+			open[nopen++] = (struct open_owner){ i, 1 };
+			continue;
 		}
+		k--;
+		if (link_to(r, run[i].index, run[open[k].at].index))
+			return -1;
+		if (++open[k].nlink < d->max_links)
+			continue;
+		if (close_owner(r, run, &open[k]))
+			return -1;
+		open[k] = open[--nopen]; /* order among owners is not used */
 	}
-	for (k = 0; k < nowners; k++)
-		if (nlink[k] > 1 &&
-		    add_pair(&d->owners, &d->nowners, &d->owners_cap,
-			     run[owners[k]].index, nlink[k], r->e))
+	for (k = 0; k < nopen; k++)
+		if (close_owner(r, run, &open[k]))
 			return -1;
 	return 0;
 }
@@ -462,21 +515,21 @@ static int cmp_pair(const void *a, const void *b)
 static int group_suspects(struct resolve *r)
 {
 	struct dedup *d = r->d;
-	size_t *owners = malloc((d->nsamples + 1) * sizeof(*owners));
-	uint32_t *nlink = malloc((d->nsamples + 1) * sizeof(*nlink));
+	struct open_owner *open = malloc((d->nsuspects + 1) * sizeof(*open));
 	size_t i, start;
-	int rc = owners && nlink ? 0 : mk_fail(r->e, "out of memory");
+	int rc = open ? 0 : mk_fail(r->e, "out of memory");
 
-	for (start = 0; rc == 0 && start < d->nsamples; start = i) {
-		for (i = start + 1; i < d->nsamples &&
-		     same_key(d, &d->samples[i], &d->samples[start]); i++)
+	if (d->nsuspects > 1)
+		qsort_r(d->suspects, d->nsuspects, sizeof(*d->suspects),
+			cmp_full, d->recs);
+	for (start = 0; rc == 0 && start < d->nsuspects; start = i) {
+		for (i = start + 1; i < d->nsuspects &&
+		     same_full(d, &d->suspects[i], &d->suspects[start]); i++)
 			;
 		if (i - start > 1)
-			rc = group_run(r, d->samples + start, i - start, owners,
-				       nlink);
+			rc = group_run(r, d->suspects + start, i - start, open);
 	}
-	free(owners);
-	free(nlink);
+	free(open);
 	if (d->nlinks > 1)
 		qsort(d->links, d->nlinks, sizeof(*d->links), cmp_pair);
 	if (d->nowners > 1)

@@ -2,13 +2,16 @@
  * dedup.h - which regular files share one inode.
  *
  * Owns: finding every group of non-empty regular files with identical
- * bytes and the same mode (only files that share size and mode with
- * another are read: XXH3 of their first and last 4 KiB finds candidates,
- * a byte-for-byte comparison of whole files confirms them), each member linked to the first of its group in walk
- * order, as `nix-store --optimise` would; and answering, during a later
- * walk, which inode a file shares.  Files are named by their index: 0,
- * 1, 2… over non-empty regular files in walk order.  Memory: 16 bytes
- * per non-empty file, plus one path per distinct candidate content.
+ * bytes and the same mode, each member linked to the first of its group
+ * in walk order, as `nix-store --optimise` would, at most `max_links`
+ * names per inode (the next identical file starts a new inode); and
+ * answering, during a later walk, which inode a file shares.  Work is
+ * linear in the files: only files that share size and mode with another
+ * are read; XXH3 of their first and last 4 KiB picks suspects, whose
+ * whole bytes are hashed once (XXH3-128); only files with equal hashes
+ * are compared byte for byte.  Files are named by their index: 0, 1, 2…
+ * over non-empty regular files in walk order.  Memory: 16 bytes per
+ * non-empty file, plus a path and a hash per suspect.
  * Does not own: the walk order (fstree.c) or inodes (ext4fs.c).
  */
 #ifndef MK_DEDUP_H
@@ -27,7 +30,8 @@ struct dedup_stats {
 	uint64_t saved_blocks; /* their cost under `blocks_of`, added up */
 };
 
-struct dedup *dedup_new(void);
+/* `max_links`: names one inode may have (ext4: EXT4FS_LINK_MAX). */
+struct dedup *dedup_new(uint32_t max_links);
 void dedup_free(struct dedup *d);
 
 /* Records one node of the first walk (call it for every node, in walk

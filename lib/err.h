@@ -1,10 +1,23 @@
 /*
- * err.h - how library functions report failure.
+ * err.h - how library functions report failure, and the one return
+ * convention of lib/.
  *
  * Owns: the error buffer threaded through every call and the helpers
- * that fill it.  Does not own: printing (the caller prints the message).
- * Convention: a function that can fail returns 0 or -1 and, on -1, has
- * written one line into its `struct mk_err` naming what is wrong.
+ * that fill it: one line, control characters escaped (\n, \t, \xNN;
+ * escaping twice changes nothing, so a message may quote another),
+ * and a message too long for the buffer shortened in the middle of its
+ * longest word (a path) so that the reason at its end survives.  Does
+ * not own: printing (the caller prints the message).
+ *
+ * Return conventions, one per kind of function:
+ *  - int f(..., struct mk_err *e): 0 on success; -1 on failure, with one
+ *    line in `e` naming what is wrong.  Never 1: write `a() || b()` as
+ *    `if (a() || b()) return -1;`.
+ *  - T *f(...): a pointer, or NULL only when out of memory.
+ *  - errcode_t f(...) (libext2fs callbacks, dataio.c): 0 or an
+ *    EXT2_ET_* code, turned into a message by the caller.
+ *  - int f(...) helpers named *_errno / mk_pwrite_all: 0 or an errno.
+ *  - predicates (is_*, mk_is_zero): 0 or 1.
  */
 #ifndef MK_ERR_H
 #define MK_ERR_H
@@ -24,5 +37,9 @@ int mk_fail(struct mk_err *e, const char *fmt, ...)
 /* As mk_fail, appending ": " and strerror(errno_value). */
 int mk_fail_errno(struct mk_err *e, int errno_value, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Copies `text` into `out` (`size` bytes) as mk_fail stores a message:
+ * escaped, and shortened in the middle of its longest word to fit. */
+void mk_err_fit(const char *text, char *out, size_t size);
 
 #endif

@@ -713,14 +713,6 @@ static int write_inode(struct writer *w, ext2_ino_t ino,
 	return 0;
 }
 
-/* How errors name a source file: as the store sees it. */
-static const char *shown_src(const struct fst_node *n)
-{
-	size_t skip = n->policy ? n->policy->shown_skip : 0;
-
-	return strlen(n->src) > skip ? n->src + skip : n->src;
-}
-
 /* Fills w->buf with `nblocks` blocks of file content from byte `pos`. */
 static int read_chunk(struct writer *w, const struct fst_node *n, int src_fd,
 		      uint64_t pos, uint64_t nblocks)
@@ -735,14 +727,14 @@ static int read_chunk(struct writer *w, const struct fst_node *n, int src_fd,
 	} else {
 		if (lseek(src_fd, (off_t)pos, SEEK_SET) < 0)
 			return mk_fail_errno(w->e, errno, "%s: cannot read",
-					     shown_src(n));
+					     fst_shown(n));
 		got = mk_read_full(src_fd, w->buf, want);
 		if (got < 0)
 			return mk_fail_errno(w->e, errno, "%s: cannot read",
-					     shown_src(n));
+					     fst_shown(n));
 		if ((uint64_t)got != want)
 			return mk_fail(w->e, "%s: changed size while reading",
-				       shown_src(n));
+				       fst_shown(n));
 	}
 	memset(w->buf + want, 0, nblocks * EXT4FS_BLOCK_SIZE - want);
 	return 0;
@@ -770,10 +762,10 @@ static int check_size_kept(struct writer *w, const struct fst_node *n,
 
 	if (fstat(src_fd, &st) != 0)
 		return mk_fail_errno(w->e, errno, "%s: cannot read",
-				     shown_src(n));
+				     fst_shown(n));
 	if ((uint64_t)st.st_size != n->size)
 		return mk_fail(w->e, "%s: changed size while reading",
-			       shown_src(n));
+			       fst_shown(n));
 	return 0;
 }
 
@@ -785,10 +777,9 @@ static int copy_content(struct writer *w, const struct fst_node *n,
 	uint64_t pos = 0;
 
 	if (!n->data) {
-		src_fd = fst_open(n);
+		src_fd = fst_open(n, w->e);
 		if (src_fd < 0)
-			return mk_fail_errno(w->e, errno, "%s: cannot open",
-					     shown_src(n));
+			return -1;
 	}
 	while (rc == 0 && (pos = next_data(n, src_fd, pos)) < n->size) {
 		uint64_t nb = mk_div_ceil(n->size - pos, EXT4FS_BLOCK_SIZE);
@@ -889,19 +880,19 @@ static int place_file(struct writer *w, struct fst_node *f)
 	uint32_t nlink = 1;
 
 	if (f->size == 0)
-		return new_ino(w, f) || write_file(w, f, 1);
+		return new_ino(w, f) || write_file(w, f, 1) ? -1 : 0;
 	index = w->file_index++;
 	owner = w->links ? w->links->owner(w->links->ctx, index, f->size,
 					   &nlink)
 			 : index;
 	if (owner == EXT4FS_TREE_CHANGED)
 		return mk_fail(w->e, "%s: changed while being read",
-			       f->src ? shown_src(f) : f->name);
+			       f->src ? fst_shown(f) : f->name);
 	if (owner != index) {
 		f->ino = owner_ino(w, owner);
 		return f->ino ? 0 : mk_fail(w->e, "%s: no inode for a hardlink "
 					    "(the tree changed between passes)",
-					    f->src ? shown_src(f) : f->name);
+					    f->src ? fst_shown(f) : f->name);
 	}
 	if (new_ino(w, f) || write_file(w, f, nlink))
 		return -1;
@@ -921,9 +912,9 @@ static int write_entries(struct writer *w, struct fst_node *d)
 		struct fst_node *k = d->kids[i];
 
 		if (k->kind == FST_DIR)
-			rc = new_ino(w, k) || write_dir(w, k, d->ino);
+			rc = new_ino(w, k) || write_dir(w, k, d->ino) ? -1 : 0;
 		else if (k->kind == FST_SYMLINK)
-			rc = new_ino(w, k) || write_symlink(w, k);
+			rc = new_ino(w, k) || write_symlink(w, k) ? -1 : 0;
 		else
 			rc = place_file(w, k);
 	}
@@ -955,8 +946,9 @@ static int write_dir(struct writer *w, struct fst_node *d, uint32_t parent)
 		ext2fs_inode_alloc_stats2(w->fs, d->ino, +1, 1);
 		inode_base(d, LINUX_S_IFDIR, ext4fs_dir_nlink(subdirs), &in);
 		rc = start_extents(w, d->ino, &in) ||
-		     place_blocks(w, d->ino, &in, 0, nblocks, blocks,
-				  write_dir_blocks);
+				     place_blocks(w, d->ino, &in, 0, nblocks,
+						  blocks, write_dir_blocks)
+			     ? -1 : 0;
 	}
 	free(blocks);
 	if (rc == 0)

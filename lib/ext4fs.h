@@ -30,7 +30,7 @@
  * second written is the one before that range.
  */
 #define EXT4FS_TIME_MIN 0
-#define EXT4FS_TIME_MAX 10737418239LL /* 2310-04-04 00:00:00 UTC, minus 1 s */
+#define EXT4FS_TIME_MAX 10737418239LL /* 2310-04-04 16:10:39 UTC */
 
 struct ext4fs_spec {
 	const char *label;               /* volume name, at most 16 bytes */

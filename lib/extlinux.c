@@ -25,10 +25,29 @@ char *extlinux_store_name(const char *store_path)
 	return name;
 }
 
-static int menu_timeout(int seconds)
+/* 64-bit: INT_MAX seconds must not wrap into an instant boot. */
+static long long menu_timeout(int seconds)
 {
 	return seconds == 0 ? TIMEOUT_AT_ONCE
-			    : seconds * SYSLINUX_TICKS_PER_SECOND;
+			    : (long long)seconds * SYSLINUX_TICKS_PER_SECOND;
+}
+
+/* The device-tree line (malloc'd, "" without dtbs); NULL when out of
+ * memory.  As long as the names are: never cut. */
+static char *fdt_line(const char *dtbs, const char *dtb)
+{
+	char *line = NULL;
+	int n;
+
+	if (!dtbs)
+		return strdup("");
+	if (strcmp(dtb, EXTLINUX_NO_DTB) == 0)
+		n = asprintf(&line, "  FDTDIR ../%s/%s\n", EXTLINUX_KERNELS_DIR,
+			     dtbs);
+	else
+		n = asprintf(&line, "  FDT ../%s/%s/%s\n", EXTLINUX_KERNELS_DIR,
+			     dtbs, dtb);
+	return n < 0 ? NULL : line;
 }
 
 char *extlinux_conf(const struct extlinux_entry *en)
@@ -37,17 +56,12 @@ char *extlinux_conf(const struct extlinux_entry *en)
 	char *initrd = extlinux_store_name(en->initrd);
 	char *dtbs = en->dtbs ? extlinux_store_name(en->dtbs) : NULL;
 	const char *dtb = en->dtb ? en->dtb : EXTLINUX_DEFAULT_DTB;
-	char *text = NULL, fdt[4096] = "";
+	char *text = NULL, *fdt = NULL;
 	int n;
 
-	if (!kernel || !initrd || (en->dtbs && !dtbs))
+	if (!kernel || !initrd || (en->dtbs && !dtbs) ||
+	    !(fdt = fdt_line(dtbs, dtb)))
 		goto out;
-	if (dtbs && strcmp(dtb, EXTLINUX_NO_DTB) == 0)
-		snprintf(fdt, sizeof(fdt), "  FDTDIR ../%s/%s\n",
-			 EXTLINUX_KERNELS_DIR, dtbs);
-	else if (dtbs)
-		snprintf(fdt, sizeof(fdt), "  FDT ../%s/%s/%s\n",
-			 EXTLINUX_KERNELS_DIR, dtbs, dtb);
 	n = asprintf(&text,
 		     "# Generated file, all changes will be lost on "
 		     "nixos-rebuild!\n"
@@ -58,7 +72,7 @@ char *extlinux_conf(const struct extlinux_entry *en)
 		     "\n"
 		     "MENU TITLE ------------------------------------------------"
 		     "------------\n"
-		     "TIMEOUT %d\n"
+		     "TIMEOUT %lld\n"
 		     "\n"
 		     "LABEL nixos-default\n"
 		     "  MENU LABEL NixOS - Default\n"
@@ -72,6 +86,7 @@ char *extlinux_conf(const struct extlinux_entry *en)
 	if (n < 0)
 		text = NULL;
 out:
+	free(fdt);
 	free(kernel);
 	free(initrd);
 	free(dtbs);

@@ -69,12 +69,21 @@ static int at_fd(const struct fst_node *n, const char **name)
 	return AT_FDCWD;
 }
 
-int fst_open(const struct fst_node *n)
+const char *fst_shown(const struct fst_node *n)
+{
+	size_t skip = n->policy ? n->policy->shown_skip : 0;
+
+	if (!n->src)
+		return n->name;
+	return strlen(n->src) > skip ? n->src + skip : n->src;
+}
+
+int fst_open(const struct fst_node *n, struct mk_err *e)
 {
 	const char *name;
 	int at = at_fd(n, &name);
 
-	return openat(at, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return mk_open_regular(at, name, fst_shown(n), e);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -229,16 +238,23 @@ static int open_dir(const struct fst_node *dir)
 
 int fst_load(struct fst_node *dir, struct mk_err *e)
 {
-	DIR *d;
+	DIR *d = NULL;
 	struct dirent *de;
-	int rc = 0;
+	int rc = 0, copy = -1;
 
 	if (dir->kind != FST_DIR || !dir->src || dir->loaded)
 		return 0;
+	/* The directory stays open for lookups relative to it; readdir
+	 * gets (and closedir closes) a duplicate. */
 	dir->dir_fd = open_dir(dir);
-	d = dir->dir_fd >= 0 ? fdopendir(dup(dir->dir_fd)) : NULL;
+	if (dir->dir_fd >= 0 && (copy = dup(dir->dir_fd)) >= 0)
+		d = fdopendir(copy);
 	if (!d) {
-		rc = mk_fail_errno(e, errno, "%s: cannot read directory",
+		int err = errno;
+
+		if (copy >= 0)
+			close(copy);
+		rc = mk_fail_errno(e, err, "%s: cannot read directory",
 				   shown(dir->policy, dir->src));
 		fst_unload(dir);
 		return rc;

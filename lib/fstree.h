@@ -88,8 +88,12 @@ int fst_load(struct fst_node *dir, struct mk_err *e);
 void fst_unload(struct fst_node *dir);
 
 /* Opens a host file node for reading (relative to its loaded parent
- * directory when it has one); -1 with errno set on failure. */
-int fst_open(const struct fst_node *n);
+ * directory when it has one), only while it is still a regular file;
+ * -1 with an error naming it on failure. */
+int fst_open(const struct fst_node *n, struct mk_err *e);
+
+/* A host node's path as errors show it: without policy->shown_skip. */
+const char *fst_shown(const struct fst_node *n);
 
 /* Looks up a direct entry by name; NULL when absent. */
 struct fst_node *fst_child(const struct fst_node *dir, const char *name);

@@ -62,14 +62,17 @@ static void say(struct build *b, enum mkr2simg_log_level level,
 static void say(struct build *b, enum mkr2simg_log_level level,
 		const char *fmt, ...)
 {
-	char line[LOG_LINE_MAX];
+	char line[LOG_LINE_MAX], *text = NULL;
 	va_list ap;
 
 	if (!b->o->log || level > b->o->log_level)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
 	va_end(ap);
+	mk_err_fit(text ? text : "out of memory", line, sizeof(line));
+	free(text);
 	b->o->log(b->o->user, level, line);
 }
 
@@ -102,11 +105,13 @@ static int check_options(struct build *b)
 		return mk_fail(&b->e, "--timeout must be 0 or more seconds");
 	b->store_root = o->store_root ? o->store_root : "/";
 	b->dtb = o->dtb ? o->dtb : EXTLINUX_DEFAULT_DTB;
-	if (o->source_date_epoch > (int64_t)UINT32_MAX)
-		return mk_fail(&b->e, "SOURCE_DATE_EPOCH %lld is past 2106",
-			       (long long)o->source_date_epoch);
+	if (o->source_date_epoch > EXT4FS_TIME_MAX)
+		return mk_fail(&b->e, "SOURCE_DATE_EPOCH %lld is after "
+			       "2310-04-04 (%lld), the last time ext4 tools read "
+			       "back as written", (long long)o->source_date_epoch,
+			       (long long)EXT4FS_TIME_MAX);
 	/* 0 would make libext2fs use the clock, so it counts as unset. */
-	b->time = o->source_date_epoch > 0 ? (uint32_t)o->source_date_epoch
+	b->time = o->source_date_epoch > 0 ? o->source_date_epoch
 					   : IMAGE_UNSET_EPOCH_TIME;
 	b->boot_policy = boot_policy_base;
 	b->boot_policy.time = b->time;
@@ -156,7 +161,8 @@ static int load_inputs(struct build *b)
 	if (rc)
 		return -1;
 	if (b->o->registration &&
-	    mk_read_all(b->o->registration, &b->registration, &why))
+	    mk_read_max(b->o->registration, IMAGE_REGISTRATION_MAX,
+			&b->registration, &why))
 		return mk_fail(&b->e, "--registration %s", why.msg);
 	if (!b->o->registration)
 		say(b, MKR2SIMG_LOG_WARN, "no --registration: Nix on the "
@@ -262,7 +268,8 @@ static int build_root_tree(struct build *b)
 			    b->registration.data, b->registration.len))
 		return -1;
 	return fst_sort(root, &b->e) ||
-	       ext4fs_add_lost_found(root, b->time, &b->e);
+			       ext4fs_add_lost_found(root, b->time, &b->e)
+		       ? -1 : 0;
 }
 
 /* ---- the first walks: sizes, counts, identical files ------------- */
@@ -304,7 +311,7 @@ static int survey_root(struct build *b)
 	struct first_walk fw = { b, &b->e };
 	struct dedup_stats ds;
 
-	if (!b->o->no_dedup && !(b->dedup = dedup_new()))
+	if (!b->o->no_dedup && !(b->dedup = dedup_new(EXT4FS_LINK_MAX)))
 		return mk_fail(&b->e, "out of memory");
 	ext4fs_need_init(&b->root_need);
 	if (fst_walk(b->root_tree, first_visit, &fw, &b->e))
@@ -356,7 +363,8 @@ static int build_boot_tree(struct build *b)
 	    (b->top.dtbs && add_boot_file(b, nixos, b->top.dtbs)))
 		return -1;
 	return fst_sort(root, &b->e) ||
-	       ext4fs_add_lost_found(root, b->time, &b->e);
+			       ext4fs_add_lost_found(root, b->time, &b->e)
+		       ? -1 : 0;
 }
 
 /* ---- sizes and identifiers ---------------------------------------- */
@@ -685,7 +693,7 @@ int mkr2simg_build(const struct mkr2simg_options *o,
 	memset(b.sum, 0, sizeof(*b.sum));
 	rc = run(&b);
 	if (rc && err && errlen)
-		snprintf(err, errlen, "%s", b.e.msg);
+		mk_err_fit(b.e.msg, err, errlen);
 	drop_temp(&b);
 	fst_free(b.root_tree);
 	fst_free(b.boot_tree);

@@ -4,15 +4,17 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mkr2simg.h"
 
 #define READ_CHUNK 65536
 
-static int read_fd(int fd, const char *name, struct mk_buf *out,
-		   struct mk_err *e)
+static int read_fd(int fd, const char *name, uint64_t max,
+		   struct mk_buf *out, struct mk_err *e)
 {
 	size_t cap = READ_CHUNK;
 	char *data = malloc(cap + 1);
@@ -43,6 +45,12 @@ static int read_fd(int fd, const char *name, struct mk_buf *out,
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		if (len > max) {
+			free(data);
+			return mk_fail(e, "%s: more than the %llu bytes mkr2simg "
+				       "reads from it", name,
+				       (unsigned long long)max);
+		}
 	}
 	data[len] = '\0';
 	out->data = data;
@@ -50,18 +58,89 @@ static int read_fd(int fd, const char *name, struct mk_buf *out,
 	return 0;
 }
 
-int mk_read_all(const char *path, struct mk_buf *out, struct mk_err *e)
+const char *mk_file_kind(mode_t mode)
 {
-	int fd, rc;
+	if (S_ISREG(mode))
+		return "regular file";
+	if (S_ISDIR(mode))
+		return "directory";
+	if (S_ISLNK(mode))
+		return "symlink";
+	if (S_ISFIFO(mode))
+		return "fifo";
+	if (S_ISSOCK(mode))
+		return "socket";
+	if (S_ISCHR(mode))
+		return "character device";
+	return "block device";
+}
 
-	if (strcmp(path, "-") == 0)
-		return read_fd(STDIN_FILENO, "<stdin>", out, e);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+/* Standard input may be a pipe; anything else must be a regular file,
+ * so that reading it ends (no fifo, device or terminal). */
+static int check_input(int fd, const char *name, int is_stdin, uint64_t max,
+		       struct mk_err *e)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return mk_fail_errno(e, errno, "%s: cannot read", name);
+	if (!S_ISREG(st.st_mode) && !(is_stdin && S_ISFIFO(st.st_mode)))
+		return mk_fail(e, "%s: is a %s, not a regular file%s", name,
+			       mk_file_kind(st.st_mode),
+			       is_stdin ? " or a pipe" : "");
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max)
+		return mk_fail(e, "%s: %llu bytes, more than the %llu bytes "
+			       "mkr2simg reads from it", name,
+			       (unsigned long long)st.st_size,
+			       (unsigned long long)max);
+	return 0;
+}
+
+int mk_read_max(const char *path, uint64_t max, struct mk_buf *out,
+		struct mk_err *e)
+{
+	int is_stdin = strcmp(path, "-") == 0, fd, rc;
+	const char *name = is_stdin ? "<stdin>" : path;
+
+	/* O_NONBLOCK: opening a fifo must not wait for a writer. */
+	fd = is_stdin ? STDIN_FILENO
+		      : open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return mk_fail_errno(e, errno, "%s: cannot open", path);
-	rc = read_fd(fd, path, out, e);
-	close(fd);
+	rc = check_input(fd, name, is_stdin, max, e);
+	if (rc == 0)
+		rc = read_fd(fd, name, max, out, e);
+	if (!is_stdin)
+		close(fd);
 	return rc;
+}
+
+int mk_open_regular(int at, const char *name, const char *shown,
+		    struct mk_err *e)
+{
+	int fd = openat(at, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+					  O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+
+	if (fd < 0)
+		return mk_fail_errno(e, errno, "%s: cannot open", shown);
+	if (fstat(fd, &st) != 0) {
+		int err = errno;
+		close(fd);
+		return mk_fail_errno(e, err, "%s: cannot read", shown);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return mk_fail(e, "%s: is now a %s, not the regular file it "
+			       "was (it changed while being read)", shown,
+			       mk_file_kind(st.st_mode));
+	}
+	return fd;
+}
+
+int mk_read_all(const char *path, struct mk_buf *out, struct mk_err *e)
+{
+	return mk_read_max(path, MK_READ_MAX, out, e);
 }
 
 char *mk_strndup(const char *s, size_t n)
@@ -83,6 +162,8 @@ int mk_grow(void *array_ptr, size_t *cap, size_t count, size_t size)
 
 	if (count < *cap)
 		return 0;
+	if (ncap < *cap || (size && ncap > SIZE_MAX / size))
+		return -1;
 	grown = realloc(*array, ncap * size);
 	if (!grown)
 		return -1;

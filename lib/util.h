@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "err.h"
 
@@ -17,8 +18,26 @@ struct mk_buf {
 	size_t len;
 };
 
-/* Reads the whole file (or stdin for "-") into `out`. */
+/* Inputs read whole are at most this big unless said otherwise. */
+#define MK_READ_MAX (64ull << 20)
+
+/* Reads the whole file (or stdin for "-", which may be a pipe) into
+ * `out`: a regular file of at most `max` bytes, else an error naming it
+ * (a fifo, device or endless input is refused, never waited on). */
+int mk_read_max(const char *path, uint64_t max, struct mk_buf *out,
+		struct mk_err *e);
+
+/* mk_read_max with MK_READ_MAX. */
 int mk_read_all(const char *path, struct mk_buf *out, struct mk_err *e);
+
+/* Opens `name` (relative to directory `at`, or AT_FDCWD) for reading
+ * only if it is a regular file, never following a symlink nor waiting on
+ * a fifo; -1 with an error naming it as `shown` otherwise. */
+int mk_open_regular(int at, const char *name, const char *shown,
+		    struct mk_err *e);
+
+/* "regular file", "fifo", "character device", ... for a st_mode. */
+const char *mk_file_kind(mode_t mode);
 
 char *mk_strndup(const char *s, size_t n);
 

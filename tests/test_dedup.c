@@ -28,8 +28,10 @@
 
 #include "dedup.h"
 #include "fstree.h"
+#include "util.h"
 
 #define BIG (300u * 1024u) /* more than one comparison chunk */
+#define LINK_MAX_EXT4 65000u /* EXT4FS_LINK_MAX, as the image uses it */
 #define BLOCK 4096u
 #define MAX_FILES 64
 
@@ -93,16 +95,22 @@ static int note(struct fst_node *n, void *ctx)
 
 /* The first walk: every node noted, in walk order.  `base` is the host
  * path the tree was scanned from ("" when made by hand). */
-static void first_walk(struct run *r, struct fst_node *root,
-		       const char *base)
+static void first_walk_max(struct run *r, struct fst_node *root,
+			   const char *base, uint32_t max_links)
 {
 	memset(r, 0, sizeof(*r));
 	assert_true(strlen(base) < sizeof(r->base));
 	memcpy(r->base, base, strlen(base) + 1);
-	r->d = dedup_new();
+	r->d = dedup_new(max_links);
 	assert_non_null(r->d);
 	if (fst_walk(root, note, r, &r->e) != 0)
 		fail_msg("first walk: %s", r->e.msg);
+}
+
+static void first_walk(struct run *r, struct fst_node *root,
+		       const char *base)
+{
+	first_walk_max(r, root, base, LINK_MAX_EXT4);
 }
 
 static void resolve_ok(struct run *r, struct fst_node *root)
@@ -626,6 +634,169 @@ static void test_only_candidates_read(void **state)
 	fst_free(root);
 }
 
+/* An inode holds at most max_links names: identical file number
+ * max_links (counting from 0) starts a new inode, and so on. */
+static void test_link_cap(void **state)
+{
+	struct tmptree *t = *state;
+	struct run r;
+	struct fst_node *root;
+	char name[32];
+
+	tmptree_mkdir(t, "cap", 0755);
+	for (int i = 0; i < 7; i++) {
+		snprintf(name, sizeof(name), "cap/f%d", i);
+		tmptree_file(t, name, "same", 0644);
+	}
+	root = scan_ok(t, "cap");
+	first_walk_max(&r, root, tmptree_path(t, "cap"), 3);
+	resolve_ok(&r, root);
+	expect_owner(&r, "f0", 3);
+	expect_link(&r, "f1", "f0");
+	expect_link(&r, "f2", "f0");
+	expect_owner(&r, "f3", 3);
+	expect_link(&r, "f4", "f3");
+	expect_link(&r, "f5", "f3");
+	expect_owner(&r, "f6", 1);
+	assert_int_equal(r.st.links, 4);
+	run_free(&r);
+	fst_free(root);
+}
+
+/* ---- at ext4's limit, with the real cap ---- */
+
+#define CAP_FILES 65536u
+
+struct bulk {
+	struct dedup *d;
+	struct mk_err e;
+};
+
+static int bulk_note(struct fst_node *n, void *ctx)
+{
+	struct bulk *b = ctx;
+
+	return dedup_note(b->d, n, &b->e);
+}
+
+static int cap_setup(void **state)
+{
+	struct tmptree *t;
+	char name[32];
+
+	if (tmptree_setup(state) != 0)
+		return -1;
+	t = *state;
+	tmptree_mkdir(t, "cap", 0755);
+	for (unsigned i = 0; i < CAP_FILES; i++) {
+		snprintf(name, sizeof(name), "cap/f%05u", i);
+		tmptree_file(t, name, "x", 0644);
+	}
+	return 0;
+}
+
+/* The first `n` identical files of cap/, deduplicated with the ext4 cap:
+ * file i shares the inode of file i / LINK_MAX_EXT4 * LINK_MAX_EXT4, whose
+ * link count is what is left of the group, at most the cap. */
+static void expect_capped(struct tmptree *t, unsigned n)
+{
+	struct fst_node *root = new_root();
+	struct bulk b = { dedup_new(LINK_MAX_EXT4), { "" } };
+	struct dedup_stats st;
+	char rel[32];
+	unsigned i;
+
+	assert_non_null(b.d);
+	for (i = 0; i < n; i++) {
+		snprintf(rel, sizeof(rel), "cap/f%05u", i);
+		add_scanned(t, root, rel, rel + 4);
+	}
+	sort_ok(root);
+	if (fst_walk(root, bulk_note, &b, &b.e) != 0 ||
+	    dedup_resolve(b.d, root, blocks_of, &st, &b.e) != 0)
+		fail_msg("%u files: %s", n, b.e.msg);
+	for (i = 0; i < n; i++) {
+		uint64_t owner = i / LINK_MAX_EXT4 * LINK_MAX_EXT4;
+		uint32_t nlink = 7, want = n - owner < LINK_MAX_EXT4 ?
+						   (uint32_t)(n - owner) :
+						   LINK_MAX_EXT4;
+		uint64_t got = dedup_owner(b.d, i, 1, &nlink);
+
+		if (got != owner || nlink != (i == owner ? want : 0))
+			fail_msg("%u files: file %u -> owner %llu nlink %u, "
+				 "want %llu nlink %u", n, i,
+				 (unsigned long long)got, nlink,
+				 (unsigned long long)owner,
+				 i == owner ? want : 0);
+	}
+	assert_int_equal(st.links, n - mk_div_ceil(n, LINK_MAX_EXT4));
+	dedup_free(b.d);
+	fst_free(root);
+}
+
+static void test_cap_at_ext4_limit(void **state)
+{
+	static const unsigned counts[] = { 64999, 65000, 65001, 65535,
+					   65536 };
+
+	for (size_t k = 0; k < ARRAY_LEN(counts); k++)
+		expect_capped(*state, counts[k]);
+}
+
+/* ---- linear work ---- */
+
+/* Bytes this process has read so far (read(2) and pread(2)). */
+static uint64_t bytes_read(void)
+{
+	FILE *f = fopen("/proc/self/io", "r");
+	unsigned long long v = 0;
+
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "rchar: %llu", &v), 1);
+	fclose(f);
+	return v;
+}
+
+/* Many files of one size that share their first and last 4 KiB but
+ * differ in the middle: each is read a bounded number of times, not
+ * once per other file (that was quadratic: 4,000 files took 131 s). */
+#define NEAR_FILES 300u
+#define NEAR_SIZE (64u * 1024u)
+static void test_near_identical_linear(void **state)
+{
+	struct tmptree *t = *state;
+	char *buf = calloc(1, NEAR_SIZE), name[32];
+	struct bulk b = { dedup_new(LINK_MAX_EXT4), { "" } };
+	struct dedup_stats st;
+	struct fst_node *root;
+	uint64_t before, used;
+
+	assert_non_null(buf);
+	assert_non_null(b.d);
+	tmptree_mkdir(t, "near", 0755);
+	for (unsigned i = 0; i < NEAR_FILES; i++) {
+		unsigned v = i % (NEAR_FILES / 2); /* every content twice */
+
+		memcpy(buf + NEAR_SIZE / 2, &v, sizeof(v));
+		snprintf(name, sizeof(name), "near/f%03u", i);
+		tmptree_file_n(t, name, buf, NEAR_SIZE, 0644);
+	}
+	root = scan_ok(t, "near");
+	if (fst_walk(root, bulk_note, &b, &b.e) != 0)
+		fail_msg("first walk: %s", b.e.msg);
+	before = bytes_read();
+	if (dedup_resolve(b.d, root, blocks_of, &st, &b.e) != 0)
+		fail_msg("dedup_resolve: %s", b.e.msg);
+	used = bytes_read() - before;
+	assert_int_equal(st.links, NEAR_FILES / 2);
+	if (used > 3ull * NEAR_FILES * NEAR_SIZE)
+		fail_msg("dedup read %llu bytes of %u files of %u bytes",
+			 (unsigned long long)used, NEAR_FILES, NEAR_SIZE);
+	free(buf);
+	dedup_free(b.d);
+	fst_free(root);
+}
+
 #define SRC_TEST(f) cmocka_unit_test_setup_teardown(f, source_setup, \
 						    tmptree_teardown)
 
@@ -644,6 +815,10 @@ int main(void)
 		SRC_TEST(test_inline_never_linked),
 		SRC_TEST(test_no_candidates_reads_nothing),
 		SRC_TEST(test_only_candidates_read),
+		SRC_TEST(test_link_cap),
+		SRC_TEST(test_near_identical_linear),
+		cmocka_unit_test_setup_teardown(test_cap_at_ext4_limit,
+						cap_setup, tmptree_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

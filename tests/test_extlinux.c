@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include <limits.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,6 +148,32 @@ static void test_timeout(void **state)
 	expect_conf(&en, HEADER("50"));
 	en.timeout_seconds = 120;
 	expect_conf(&en, HEADER("1200"));
+	/* Through the library API any int is possible: no wrap-around into
+	 * a negative (instant) timeout. */
+	en.timeout_seconds = INT_MAX;
+	expect_conf(&en, HEADER("21474836470"));
+}
+
+/* A device-tree line longer than any fixed buffer is written whole. */
+static void test_long_fdt_line(void **state)
+{
+	struct extlinux_entry en = entry();
+	char *dtb = malloc(5001), *conf, *line;
+
+	(void)state;
+	assert_non_null(dtb);
+	memset(dtb, 'd', 5000);
+	dtb[5000] = '\0';
+	memcpy(dtb + 4990, ".dtb", 5);
+	en.dtb = dtb;
+	conf = extlinux_conf(&en);
+	assert_non_null(conf);
+	line = strstr(conf, "  FDT ../nixos/");
+	assert_non_null(line);
+	assert_non_null(strstr(line, dtb));
+	assert_string_equal(conf + strlen(conf) - 5, ".dtb\n");
+	free(conf);
+	free(dtb);
 }
 
 static void test_fdtdir(void **state)
@@ -187,6 +215,7 @@ int main(void)
 		cmocka_unit_test(test_default_dtb),
 		cmocka_unit_test(test_full_text_literal),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_long_fdt_line),
 		cmocka_unit_test(test_fdtdir),
 		cmocka_unit_test(test_no_dtbs),
 		cmocka_unit_test(test_other_dtb),

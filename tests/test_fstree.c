@@ -22,7 +22,9 @@
 
 #include "tmptree.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -842,6 +844,63 @@ static void test_missing(void **state)
 			 strerror(ENOENT), NULL);
 }
 
+/* fdopendir failing must not leak the descriptor it was given. */
+static int fail_fdopendir;
+DIR *__real_fdopendir(int fd);
+DIR *__wrap_fdopendir(int fd);
+DIR *__wrap_fdopendir(int fd)
+{
+	if (fail_fdopendir) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __real_fdopendir(fd);
+}
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static void test_load_failure_closes_fds(void **state)
+{
+	struct tmptree *t = *state;
+	struct fst_node *root = scan_ok(t, "src/sub");
+	struct mk_err e = { "" };
+	int before = open_fds();
+
+	fail_fdopendir = 1;
+	assert_int_equal(fst_load(root, &e), -1);
+	fail_fdopendir = 0;
+	assert_non_null(strstr(e.msg, "cannot read directory"));
+	assert_int_equal(open_fds(), before);
+	assert_int_equal(root->dir_fd, -1);
+	fst_free(root);
+}
+
+/* A file that turns into a fifo after it was scanned is refused when it
+ * is opened, at once: opening a fifo must not wait for a writer. */
+static void test_open_refuses_fifo_now(void **state)
+{
+	struct tmptree *t = *state;
+	struct fst_node *n = scan_ok(t, "src/b");
+	struct mk_err e = { "" };
+
+	assert_int_equal(n->kind, FST_FILE);
+	tmptree_unlink(t, "src/b");
+	assert_int_equal(mkfifo(tmptree_path(t, "src/b"), 0644), 0);
+	assert_int_equal(fst_open(n, &e), -1);
+	assert_non_null(strstr(e.msg, "is now a fifo"));
+	fst_free(n);
+}
+
 /* shown_skip cuts the message's path only, never what is read. */
 static void test_shown_skip(void **state)
 {
@@ -976,6 +1035,8 @@ int main(void)
 		SRC_TEST(test_socket),
 		SRC_TEST(test_missing),
 		SRC_TEST(test_shown_skip),
+		SRC_TEST(test_load_failure_closes_fds),
+		SRC_TEST(test_open_refuses_fifo_now),
 		cmocka_unit_test(test_in_memory_never_unloaded),
 		cmocka_unit_test(test_sort_by_hand),
 		cmocka_unit_test(test_sort_rejects_duplicates),

@@ -217,6 +217,23 @@ static void test_pwrite_all_writes_zeros(void **state)
 
 /* ---- small helpers ---- */
 
+/* Doubling past what size_t holds fails instead of wrapping around to a
+ * small allocation. */
+static void test_grow_overflow(void **state)
+{
+	char *array = malloc(64);
+	size_t cap = 64;
+
+	(void)state;
+	assert_non_null(array);
+	assert_int_equal(mk_grow(&array, &cap, 64, SIZE_MAX / 100), -1);
+	assert_int_equal(cap, 64);
+	assert_int_equal(mk_grow(&array, &cap, 63, SIZE_MAX / 100), 0);
+	assert_int_equal(mk_grow(&array, &cap, 64, 1), 0);
+	assert_int_equal(cap, 128);
+	free(array);
+}
+
 static void test_is_zero(void **state)
 {
 	uint8_t b[100] = { 0 };
@@ -334,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_size_rejects),
 		cmocka_unit_test(test_size_overflow),
 		FILE_TEST(test_pwrite_all_writes_zeros),
+		cmocka_unit_test(test_grow_overflow),
 		cmocka_unit_test(test_is_zero),
 		cmocka_unit_test(test_align),
 		cmocka_unit_test(test_path_join),
