@@ -28,6 +28,8 @@ last line "OK" or "FAILED: <checks>"; exit 0 when all passed, 1 on a
 failure, 2 on bad usage.  Work files go to a new directory under $TMPDIR
 (default /var/tmp), removed at the end unless --keep.
 
+Env ORACLE_TIMING=1: print the time of each step on stderr.
+
 --damage KIND is for the oracle's own self-test (it must be able to fail):
   store-byte    flip one byte of a store file's data on the card
   gpt-entries   zero the card's primary GPT entry array sector (LBA 2)
@@ -566,7 +568,8 @@ def damage_store_byte(ck, tree, exp, card, part_off, work):
     names = {}
     for p, e in tree.ent.items():
         names.setdefault(e["ino"], []).append(p)
-    for p in sorted(tree.ent):
+    # prefer a name with bytes that need escaping: the report must still name it
+    for p in sorted(tree.ent, key=lambda q: (q.isascii() and b"\n" not in q, q)):
         x, e = exp.get(p), tree.ent[p]
         if x and x["type"] == "file" and x["size"] > 0 and len(names[e["ino"]]) == 1:
             out, _ = debugfs_batch(tree.dev, [f"bmap <{e['ino']}> 0"], work)

@@ -12,14 +12,17 @@ Owns the random store trees of the oracle (issue 8): given a seed, writes
                                  special=NAME" (bytes: apparent sizes)
 
 The same seed and scale give the same tree (names, bytes, holes, modes,
-mtimes, hard links) on any machine.  Random store paths hold: names of
+mtimes, hard links) on any machine, with this version of the generator (a
+change here may give a seed another tree; the fixed seeds below keep their
+big case).  Random store paths hold: names of
 1-255 bytes of any byte but '/' and NUL (newlines, quotes, invalid UTF-8,
 255-byte names), deep paths, empty directories, large directories, files of
 0 B up to 64 MiB (fast) or 5 GiB (long) made of random 4 KiB blocks,
 written zero blocks and host holes, symlinks of 1-4,095 bytes, identical
 files across store paths (dedup), files with equal size and equal first and
 last 4 KiB but different middles, source hard links, and random source
-modes and mtimes (the image must canonicalise them).
+modes and mtimes (the image must canonicalise them); store names of up
+to 211 characters, and in some trees hundreds of small store paths.
 
 Some seeds are fixed big cases (also at the fast scale), see SPECIAL:
   70000  one directory of 70,000 entries
@@ -313,8 +316,10 @@ class Gen:
         while True:
             h = "".join(r.choice(NIX_BASE32) for _ in range(32))
             if label is None:
+                # Nix allows 211 characters after the hash
+                n = r.randint(0, 60) if r.random() < 0.85 else r.choice([210, r.randint(61, 210)])
                 name = r.choice(STORE_NAME_CHARS.replace(".", "").replace("-", ""))
-                name += "".join(r.choice(STORE_NAME_CHARS) for _ in range(r.randint(0, 60)))
+                name += "".join(r.choice(STORE_NAME_CHARS) for _ in range(n))
             else:
                 name = label
             if "nixos-system" in name or name in self.store_names:
@@ -335,6 +340,24 @@ class Gen:
         else:
             self.make_dir(p)
             self.fill_dir(p, rel, 0)
+        return base
+
+    def tiny_store_path(self):
+        r = self.rng
+        base = self.store_path()
+        p = self.store + b"/" + base
+        k = r.random()
+        if k < 0.4:
+            self.make_file(p)
+        elif k < 0.6:
+            self.make_symlink(p, 0)
+        else:
+            self.make_dir(p)
+            for n in self.unique_names(r.randint(0, 4), 255):
+                if r.random() < 0.7:
+                    self.make_file(p + b"/" + n)
+                else:
+                    self.make_symlink(p + b"/" + n, 0)
         return base
 
     # ---- the fixed big cases ---------------------------------------------
@@ -431,6 +454,10 @@ def main():
         closure.append(b"/nix/store/" + g.special(kind))
     for _ in range(g.rng.randint(2, 6)):
         closure.append(b"/nix/store/" + g.random_store_path())
+    if g.rng.random() < 0.15:
+        # a closure of many small store paths (a big /nix/store directory)
+        for _ in range(g.rng.randint(30, 400)):
+            closure.append(b"/nix/store/" + g.tiny_store_path())
     g.fix_dirs()
 
     with open(os.path.join(a.out, "closure.txt"), "wb") as f:
