@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check_tree.py [--keep] [--damage KIND] [--build-timeout S] MKR2SIMG TREEDIR
+"""check_tree.py [--keep] [--no-dedup] [--damage KIND] [--build-timeout S] MKR2SIMG TREEDIR
 
 Owns the verdict of the random-tree oracle (issue 8) on one tree made by
 gen_tree.py (TREEDIR/store-root, TREEDIR/closure.txt):
@@ -21,7 +21,8 @@ gen_tree.py (TREEDIR/store-root, TREEDIR/closure.txt):
     mtime 1; /nix/store 1775 root:30000), link counts (files: names sharing
     the inode; directories: 2 + subdirectories, or 1 above 65,000), and dedup
     (non-empty files with equal bytes and exec bit share inodes, at most
-    65,000 names per inode, as few inodes as that allows; nothing else shares).
+    65,000 names per inode, as few inodes as that allows; nothing else shares;
+    with --no-dedup nothing shares, source hard links included).
 
 Prints "FAIL <check>: <detail>" lines (at most --max-lines per check) and a
 last line "OK" or "FAILED: <checks>"; exit 0 when all passed, 1 on a
@@ -92,8 +93,9 @@ class Checker:
         os.makedirs(where)
         tree = self.a.tree
         try:
-            r = subprocess.run([self.a.mkr2simg, "-q", "--store-root", os.path.join(tree, "store-root"),
-                                os.path.join(tree, "closure.txt"), out_name],
+            r = subprocess.run([self.a.mkr2simg, "-q"] + (["--no-dedup"] if self.a.no_dedup else [])
+                               + ["--store-root", os.path.join(tree, "store-root"),
+                                  os.path.join(tree, "closure.txt"), out_name],
                                cwd=where, capture_output=True, timeout=self.a.build_timeout)
         except subprocess.TimeoutExpired:
             self.fail("mkr2simg", f"no image after {self.a.build_timeout} s (killed)")
@@ -387,7 +389,7 @@ class ImageTree:
         return res
 
 
-def compare(ck, exp, img, closure):
+def compare(ck, exp, img, closure, no_dedup=False):
     ent, inos = img.ent, img.ino
     # /nix/store itself
     st = inos.get(img.store["ino"], {})
@@ -448,7 +450,7 @@ def compare(ck, exp, img, closure):
                     ck.fail("links", f"{show(p)}: link count {s.get('links')}, {n} names in /nix/store")
                 if n > LINK_MAX:
                     ck.fail("dedup", f"{show(p)}: inode {i} has {n} names, more than {LINK_MAX}")
-            key = ("empty", p) if x["size"] == 0 else (x["sha"], x["exec"])
+            key = ("single", p) if x["size"] == 0 or no_dedup else (x["sha"], x["exec"])
             groups.setdefault(key, []).append(p)
     # dedup: a group's names share as few inodes as the link limit allows,
     # and no inode serves two groups
@@ -461,7 +463,7 @@ def compare(ck, exp, img, closure):
                     f"use {len(used)} inodes, expected {want}")
         for i in used:
             if i in owner and owner[i] != key:
-                ck.fail("dedup", f"inode {i} is shared by files that differ: {show(paths[0])} "
+                ck.fail("dedup", f"inode {i} is shared by files that must be separate: {show(paths[0])} "
                         f"and {show(groups[owner[i]][0])}")
             owner[i] = key
 
@@ -471,6 +473,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--damage", choices=["store-byte", "gpt-entries", "repro"])
     ap.add_argument("--max-lines", type=int, default=20)
+    ap.add_argument("--no-dedup", action="store_true",
+                    help="run mkr2simg --no-dedup: then every file name has its own inode")
     ap.add_argument("--build-timeout", type=int, default=600,
                     help="seconds one mkr2simg run may take (default 600)")
     ap.add_argument("mkr2simg")
@@ -559,7 +563,7 @@ def run(ck, a, work, root, closure):
     for i, c in tree.contents(want).items():
         tree.ino[i]["content"] = c
     lap('contents')
-    compare(ck, exp, tree, closure)
+    compare(ck, exp, tree, closure, a.no_dedup)
     lap('compared')
 
 

@@ -200,7 +200,10 @@ class Gen:
             self.write_file(path, size, plan, mode)
         elif k < 0.95 and self.data_left > 0 and self.nsparse < self.sc["nsparse"]:
             self.nsparse += 1
-            self.sparse_file(path, r.randint(BLOCK, self.sc["sparse"]), mode)
+            size = r.randint(BLOCK, self.sc["sparse"])
+            if self.scale == "long" and r.random() < 0.3:   # 32-bit size boundaries
+                size = r.choice([2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 32 + BLOCK])
+            self.sparse_file(path, size, mode)
         else:
             self.write_file(path, 3, [(0, b"abc")], mode)
 

@@ -19,6 +19,8 @@
 #   --build-timeout S  seconds one mkr2simg run may take (default 600)
 #   --keep         keep each tree and the checker's work files
 #
+# Seeds ending in 7 run mkr2simg --no-dedup.
+#
 # Work files go to a new directory under $TMPDIR (default /var/tmp); each
 # tree is deleted after its check unless --keep.  Needs root (debugfs reads,
 # odd source modes), python3, e2fsprogs, gdisk, fdisk; missing tools fail
@@ -95,7 +97,10 @@ for s in "${list[@]}"; do
 		continue
 	fi
 	rc=0
-	python3 "$here/check_tree.py" "${keepopt[@]}" "$mk" "$tree" >"$work/check.out" 2>&1 || rc=$?
+	# every seed ending in 7 also exercises --no-dedup
+	nd=()
+	[ $((s % 10)) -ne 7 ] || nd=(--no-dedup) stats+=" no-dedup"
+	python3 "$here/check_tree.py" "${keepopt[@]}" "${nd[@]}" "$mk" "$tree" >"$work/check.out" 2>&1 || rc=$?
 	secs=$(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 	trees=$((trees + 1))
 	for kv in $stats; do
