@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""check_tree.py [--keep] [--no-dedup] [--damage KIND] [--build-timeout S] MKR2SIMG TREEDIR
+"""check_tree.py [--keep] [--no-dedup] [--epoch T] [--damage KIND] [--build-timeout S] MKR2SIMG TREEDIR
 
 Owns the verdict of the random-tree oracle (issue 8) on one tree made by
 gen_tree.py (TREEDIR/store-root, TREEDIR/closure.txt):
@@ -96,7 +96,9 @@ class Checker:
             r = subprocess.run([self.a.mkr2simg, "-q"] + (["--no-dedup"] if self.a.no_dedup else [])
                                + ["--store-root", os.path.join(tree, "store-root"),
                                   os.path.join(tree, "closure.txt"), out_name],
-                               cwd=where, capture_output=True, timeout=self.a.build_timeout)
+                               cwd=where, capture_output=True, timeout=self.a.build_timeout,
+                               env=dict(os.environ, **({"SOURCE_DATE_EPOCH": self.a.epoch}
+                                                       if self.a.epoch else {})))
         except subprocess.TimeoutExpired:
             self.fail("mkr2simg", f"no image after {self.a.build_timeout} s (killed)")
             return None
@@ -473,6 +475,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--damage", choices=["store-byte", "gpt-entries", "repro"])
     ap.add_argument("--max-lines", type=int, default=20)
+    ap.add_argument("--epoch", help="SOURCE_DATE_EPOCH for mkr2simg (store times stay 1)")
     ap.add_argument("--no-dedup", action="store_true",
                     help="run mkr2simg --no-dedup: then every file name has its own inode")
     ap.add_argument("--build-timeout", type=int, default=600,
