@@ -548,6 +548,8 @@ def run(ck, a, work, root, closure):
     cparts = ck.check_disk("card", card, fallback=parts)
     if not cparts:
         return
+    if parts and cparts != parts:
+        ck.fail("card gpt", f"the card's partitions {cparts} are not the image's {parts}")
     dev = f"{card}?offset={cparts[1][0] * 512}"
 
     lap('card checked')
