@@ -82,7 +82,7 @@ export TMPDIR=$work
 keepopt=(--build-timeout "$build_timeout")
 [ "$keep" = no ] || keepopt+=(--keep)
 
-passed=0 failed=0 trees=0 tfiles=0 tdirs=0 tbytes=0 failed_seeds=''
+passed=0 failed=0 trees=0 tfiles=0 tdirs=0 tlinks=0 tbytes=0 failed_seeds=''
 t0=$SECONDS
 for s in "${list[@]}"; do
 	if [ "$minutes" -gt 0 ] && [ $((SECONDS - t0)) -ge $((minutes * 60)) ]; then
@@ -111,6 +111,7 @@ for s in "${list[@]}"; do
 		case $kv in
 		files=*) tfiles=$((tfiles + ${kv#files=})) ;;
 		dirs=*) tdirs=$((tdirs + ${kv#dirs=})) ;;
+		symlinks=*) tlinks=$((tlinks + ${kv#symlinks=})) ;;
 		bytes=*) tbytes=$((tbytes + ${kv#bytes=})) ;;
 		esac
 	done
@@ -126,7 +127,7 @@ for s in "${list[@]}"; do
 done
 
 if [ "$scale" = long ]; then
-	echo "totals: trees=$trees files=$tfiles dirs=$tdirs bytes=$tbytes ($(numfmt --to=iec "$tbytes")B) failures=$failed seconds=$((SECONDS - t0))"
+	echo "totals: trees=$trees files=$tfiles dirs=$tdirs symlinks=$tlinks bytes=$tbytes ($(numfmt --to=iec "$tbytes")B) failures=$failed seconds=$((SECONDS - t0))"
 fi
 [ -z "$failed_seeds" ] || echo "failed seeds:$failed_seeds"
 echo "$passed passed, $failed failed"
