@@ -2,6 +2,7 @@
  * mkr2simg - command-line front end: parses options, calls
  * mkr2simg_build() from the public header, prints.  Nothing else.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -19,6 +20,7 @@ enum long_only {
 	OPT_TOPLEVEL = 256, OPT_REGISTRATION, OPT_STORE_ROOT, OPT_IDBLOADER,
 	OPT_UBOOT_ITB, OPT_UBOOT_ROCKCHIP, OPT_DTB, OPT_TIMEOUT, OPT_BOOT_SIZE,
 	OPT_ROOT_SIZE, OPT_ROOT_HEADROOM, OPT_SEED, OPT_NO_DEDUP, OPT_VERSION,
+	OPT_NO_MEMORY_MAP_CHECK,
 };
 
 static const struct option long_options[] = {
@@ -35,6 +37,7 @@ static const struct option long_options[] = {
 	{ "root-headroom", required_argument, NULL, OPT_ROOT_HEADROOM },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "no-dedup", no_argument, NULL, OPT_NO_DEDUP },
+	{ "no-memory-map-check", no_argument, NULL, OPT_NO_MEMORY_MAP_CHECK },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -57,12 +60,16 @@ static const char usage_text[] =
 	"  --uboot-rockchip FILE   combined bootloader at sector 64\n"
 	"  --dtb NAME|none         device tree under dtbs/\n"
 	"                          (default rockchip/rk3328-nanopi-r2s.dtb)\n"
-	"  --timeout SECONDS       boot menu timeout (default 1)\n"
+	"  --timeout SECONDS|none  boot menu timeout (default 1; none: wait\n"
+	"                          for a choice)\n"
 	"  --boot-size SIZE        /boot partition (default 512M)\n"
 	"  --root-size SIZE|auto   root partition (default auto)\n"
 	"  --root-headroom SIZE    free space with auto (default 64M)\n"
 	"  --seed STRING           source of every identifier\n"
 	"  --no-dedup              no hardlinks between identical files\n"
+	"  --no-memory-map-check   do not check that U-Boot's default\n"
+	"                          environment leaves room for the kernel,\n"
+	"                          initrd and device tree\n"
 	"  -q, --quiet             only warnings and errors\n"
 	"  -v, --verbose           more detail\n"
 	"  -h, --help              this text\n"
@@ -115,12 +122,31 @@ static int parse_size_arg(const char *opt, const char *arg, uint64_t *out)
 	return 0;
 }
 
-static int parse_timeout(const char *arg, int *out)
+/* Digits only: strtoll alone would take " 5", "+5" and overflow. */
+static int parse_count(const char *text, long long max, long long *out)
 {
 	char *end;
-	long v = strtol(arg, &end, 10);
+	long long v;
 
-	if (*arg == '\0' || *end != '\0' || v < 0 || v > INT_MAX / 10)
+	if (*text < '0' || *text > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (*end != '\0' || errno == ERANGE || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_timeout(const char *arg, int *out)
+{
+	long long v;
+
+	if (strcmp(arg, "none") == 0) {
+		*out = MKR2SIMG_TIMEOUT_NONE;
+		return 0;
+	}
+	if (parse_count(arg, INT_MAX / 10, &v))
 		return -1;
 	*out = (int)v;
 	return 0;
@@ -129,13 +155,11 @@ static int parse_timeout(const char *arg, int *out)
 static int parse_epoch(struct mkr2simg_options *o)
 {
 	const char *env = getenv("SOURCE_DATE_EPOCH");
-	char *end;
 	long long v;
 
 	if (!env || !*env)
 		return 0;
-	v = strtoll(env, &end, 10);
-	if (*end != '\0' || v < 0) {
+	if (parse_count(env, LLONG_MAX, &v)) {
 		fprintf(stderr, "mkr2simg: SOURCE_DATE_EPOCH=%s: not a number "
 			"of seconds\n", env);
 		return -1;
@@ -157,12 +181,13 @@ static int parse_option(int c, struct mkr2simg_options *o)
 	case OPT_DTB: o->dtb = optarg; break;
 	case OPT_SEED: o->seed = optarg; break;
 	case OPT_NO_DEDUP: o->no_dedup = 1; break;
+	case OPT_NO_MEMORY_MAP_CHECK: o->no_memory_map_check = 1; break;
 	case 'q': o->log_level = MKR2SIMG_LOG_WARN; break;
 	case 'v': o->log_level = MKR2SIMG_LOG_DEBUG; break;
 	case OPT_TIMEOUT:
 		if (parse_timeout(optarg, &o->timeout_seconds))
 			return usage_error("--timeout %s: not a whole number "
-					   "of seconds", optarg);
+					   "of seconds or none", optarg);
 		break;
 	case OPT_BOOT_SIZE:
 		return parse_size_arg("--boot-size", optarg, &o->boot_size)
@@ -172,8 +197,13 @@ static int parse_option(int c, struct mkr2simg_options *o)
 			o->root_size = 0;
 			break;
 		}
-		return parse_size_arg("--root-size", optarg, &o->root_size)
-			       ? EXIT_USAGE : -1;
+		if (parse_size_arg("--root-size", optarg, &o->root_size))
+			return EXIT_USAGE;
+		if (o->root_size == 0) /* the library reads 0 as auto */
+			return usage_error("--root-size %s: a size of nothing; "
+					   "use auto for the smallest that fits",
+					   optarg);
+		return -1;
 	case OPT_ROOT_HEADROOM:
 		return parse_size_arg("--root-headroom", optarg,
 				      &o->root_headroom) ? EXIT_USAGE : -1;
@@ -244,6 +274,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	if (mkr2simg_build(&o, &s, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mkr2simg: %s\n", err);
 		return EXIT_FAILED;

@@ -15,7 +15,7 @@
 #define SAMPLE_BYTES 4096u /* hashed at each end of a candidate */
 #define KIND_INLINE 0x10000u /* content from memory: never grouped */
 
-/* One non-empty regular file of the first walk. */
+/* One regular file of the first walk. */
 struct rec {
 	uint64_t size;
 	uint32_t index;
@@ -43,7 +43,7 @@ struct pair {
 
 struct dedup {
 	uint32_t max_links;    /* links one inode may have */
-	struct rec *recs;      /* every non-empty file, by index */
+	struct rec *recs;      /* every regular file, by index */
 	size_t nrecs, cap;
 	uint8_t *cand;         /* bit per index: shares size and mode */
 	struct sample *samples;
@@ -94,7 +94,7 @@ void dedup_free(struct dedup *d)
 
 int dedup_note(struct dedup *d, const struct fst_node *n, struct mk_err *e)
 {
-	if (n->kind != FST_FILE || n->size == 0)
+	if (n->kind != FST_FILE)
 		return 0;
 	if (d->cand)
 		return mk_fail(e, "dedup_note after dedup_resolve");
@@ -141,7 +141,9 @@ static long mark_candidates(struct dedup *d, struct mk_err *e)
 		     d->recs[i].size == d->recs[start].size &&
 		     d->recs[i].kind == d->recs[start].kind; i++)
 			;
-		if (i - start < 2 || d->recs[start].kind == KIND_INLINE)
+		/* Empty files never share an inode: nothing to save. */
+		if (i - start < 2 || d->recs[start].kind == KIND_INLINE ||
+		    d->recs[start].size == 0)
 			continue;
 		for (size_t k = start; k < i; k++) {
 			uint32_t x = d->recs[k].index;
@@ -295,14 +297,14 @@ static int same_as_noted(const struct resolve *r, const struct fst_node *n,
 		       n->src ? fst_shown(n) : n->name);
 }
 
-/* Calls `fn` for each non-empty file of a walk, with its index. */
+/* Calls `fn` for each regular file of a walk, with its index. */
 static int visit_files(struct fst_node *n, void *ctx,
 		       int (*fn)(struct resolve *, struct fst_node *, uint64_t))
 {
 	struct resolve *r = ctx;
 	uint64_t index;
 
-	if (n->kind != FST_FILE || n->size == 0)
+	if (n->kind != FST_FILE)
 		return 0;
 	index = r->index++;
 	return same_as_noted(r, n, index) ? -1 : fn(r, n, index);

@@ -10,8 +10,9 @@
  * are read; XXH3 of their first and last 4 KiB picks suspects, whose
  * whole bytes are hashed once (XXH3-128); only files with equal hashes
  * are compared byte for byte.  Files are named by their index: 0, 1, 2…
- * over non-empty regular files in walk order.  Memory: 16 bytes per
- * non-empty file, plus a path and a hash per suspect.
+ * over all regular files in walk order (empty ones too, so that a file
+ * that becomes empty or non-empty between walks is the one blamed).
+ * Memory: 16 bytes per file, plus a path and a hash per suspect.
  * Does not own: the walk order (fstree.c) or inodes (ext4fs.c).
  */
 #ifndef MK_DEDUP_H
@@ -35,7 +36,7 @@ struct dedup *dedup_new(uint32_t max_links);
 void dedup_free(struct dedup *d);
 
 /* Records one node of the first walk (call it for every node, in walk
- * order; only non-empty regular files count). */
+ * order; only regular files count). */
 int dedup_note(struct dedup *d, const struct fst_node *n, struct mk_err *e);
 
 /*

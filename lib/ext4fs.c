@@ -524,7 +524,6 @@ static int fs_create(const char *image_path, const struct ext4fs_spec *spec,
 struct writer {
 	ext2_filsys fs;
 	int fd;            /* the image, for file data */
-	const char *image; /* its name, for messages */
 	const char *label; /* the filesystem's, for messages */
 	uint64_t offset;   /* partition start in the image */
 	blk64_t goal;      /* where the next allocation starts looking */
@@ -532,7 +531,7 @@ struct writer {
 	uint32_t usable;   /* directory block bytes before the tail */
 	char *buf;         /* DATA_CHUNK_BLOCKS blocks */
 	const struct ext4fs_links *links;
-	uint64_t file_index;      /* non-empty regular files so far */
+	uint64_t file_index;      /* regular files so far */
 	struct owner_ino *owners; /* inodes of files with links, by index */
 	size_t nowners, owners_cap;
 	const struct fst_node *lost_found;
@@ -596,7 +595,7 @@ static int write_data_blocks(struct writer *w, const char *data,
 
 	(void)ino;
 	if (err)
-		return mk_fail_errno(w->e, err, "%s: cannot write", w->image);
+		return mk_fail_errno(w->e, err, "cannot write");
 	return 0;
 }
 
@@ -879,8 +878,6 @@ static int place_file(struct writer *w, struct fst_node *f)
 	uint64_t index, owner;
 	uint32_t nlink = 1;
 
-	if (f->size == 0)
-		return new_ino(w, f) || write_file(w, f, 1) ? -1 : 0;
 	index = w->file_index++;
 	owner = w->links ? w->links->owner(w->links->ctx, index, f->size,
 					   &nlink)
@@ -987,7 +984,7 @@ int ext4fs_write(const char *image_path, int image_fd,
 		 const struct ext4fs_links *links, struct ext4fs_stats *stats,
 		 struct mk_err *e)
 {
-	struct writer w = { .fd = image_fd, .image = image_path,
+	struct writer w = { .fd = image_fd,
 			    .label = spec->label, .offset = spec->offset,
 			    .usable = DIR_USABLE, .links = links, .e = e };
 	int rc;

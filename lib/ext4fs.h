@@ -56,7 +56,7 @@ struct ext4fs_stats {
 
 /*
  * Which inode each regular file gets: `owner` answers, for the index-th
- * non-empty regular file in walk order (of `size` bytes), the index of
+ * regular file in walk order (of `size` bytes), the index of
  * the file whose inode it shares (itself for its own inode) and, for an
  * owner, its link count; EXT4FS_TREE_CHANGED when the file is not the
  * one it knew.  NULL: every file its own inode.

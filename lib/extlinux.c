@@ -8,6 +8,7 @@
 
 #define SYSLINUX_TICKS_PER_SECOND 10 /* TIMEOUT is in tenths */
 #define TIMEOUT_AT_ONCE (-10)        /* what the builder writes for 0 */
+#define TIMEOUT_WAIT 0               /* ... for null (-t -1): no timeout */
 
 char *extlinux_store_name(const char *store_path)
 {
@@ -25,9 +26,13 @@ char *extlinux_store_name(const char *store_path)
 	return name;
 }
 
-/* 64-bit: INT_MAX seconds must not wrap into an instant boot. */
+/* As NixOS's extlinux-conf-builder.sh: its -t is the seconds, or -1 for
+ * boot.loader.timeout = null; U-Boot reads TIMEOUT 0 as "wait".  64-bit:
+ * INT_MAX seconds must not wrap into an instant boot. */
 static long long menu_timeout(int seconds)
 {
+	if (seconds < 0)
+		return TIMEOUT_WAIT;
 	return seconds == 0 ? TIMEOUT_AT_ONCE
 			    : (long long)seconds * SYSLINUX_TICKS_PER_SECOND;
 }

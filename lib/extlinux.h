@@ -22,7 +22,8 @@ struct extlinux_entry {
 	const char *dtb;           /* name under dtbs, "none": FDTDIR,
 				      NULL: EXTLINUX_DEFAULT_DTB */
 	const char *kernel_params; /* one line */
-	int timeout_seconds;       /* 0: boot at once */
+	int timeout_seconds;       /* 0: boot at once; negative: no
+				      timeout, wait for a choice */
 };
 
 /* "/nix/store/abc-linux/Image" -> "abc-linux-Image" (malloc'd), the

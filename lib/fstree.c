@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -236,6 +237,23 @@ static int open_dir(const struct fst_node *dir)
 		      O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 }
 
+/* Each directory on the walk's path stays open, so depth is bounded by
+ * the open-file limit: say so, with both numbers. */
+static int too_deep(const struct fst_node *dir, struct mk_err *e)
+{
+	struct rlimit lim = { 0, 0 };
+	size_t depth = 0;
+	const struct fst_node *p;
+
+	for (p = dir; p; p = p->parent)
+		depth++;
+	getrlimit(RLIMIT_NOFILE, &lim);
+	return mk_fail(e, "%s: too deep: %zu directory levels, each open while "
+		       "the walk is below it, reach the open-file limit of %llu "
+		       "(raise it with ulimit -n)", shown(dir->policy, dir->src),
+		       depth, (unsigned long long)lim.rlim_cur);
+}
+
 int fst_load(struct fst_node *dir, struct mk_err *e)
 {
 	DIR *d = NULL;
@@ -254,8 +272,10 @@ int fst_load(struct fst_node *dir, struct mk_err *e)
 
 		if (copy >= 0)
 			close(copy);
-		rc = mk_fail_errno(e, err, "%s: cannot read directory",
-				   shown(dir->policy, dir->src));
+		rc = err == EMFILE ? too_deep(dir, e)
+				   : mk_fail_errno(e, err, "%s: cannot read "
+						   "directory",
+						   shown(dir->policy, dir->src));
 		fst_unload(dir);
 		return rc;
 	}

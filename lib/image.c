@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bootmem.h"
 #include "closure.h"
 #include "dedup.h"
 #include "err.h"
@@ -19,10 +20,20 @@
 #include "gpt.h"
 #include "ids.h"
 #include "layout.h"
+#include "output.h"
 #include "toplevel.h"
 #include "util.h"
 
 #define BLOB_CHUNK (1u << 20)
+
+/* Constants that modules define each for their own format must agree. */
+_Static_assert(LAYOUT_SECTOR == GPT_SECTOR_SIZE, "one sector size");
+_Static_assert(LAYOUT_GPT_BACKUP_SECTORS == GPT_BACKUP_SECTORS,
+	       "layout leaves room for exactly the backup GPT");
+_Static_assert(LAYOUT_ALIGN % EXT4FS_BLOCK_SIZE == 0,
+	       "partitions start on filesystem blocks");
+_Static_assert(IMAGE_FILE_MODE == OUTPUT_MODE, "one mode for files made");
+_Static_assert(BLOB_CHUNK % LAYOUT_SECTOR == 0, "raw area in whole sectors");
 #define LOG_LINE_MAX 1024
 
 /* Permissions of what goes on /boot: writable by root, as the NixOS
@@ -38,7 +49,7 @@ struct build {
 	const struct mkr2simg_options *o;
 	struct mkr2simg_summary *sum;
 	struct mk_err e;
-	const char *store_root;
+	char *store_root;   /* --store-root without trailing slashes, or "/" */
 	const char *dtb;
 	int64_t time;
 	struct fst_policy boot_policy;
@@ -52,8 +63,9 @@ struct build {
 	struct fst_node *root_tree, *boot_tree;
 	struct mk_layout layout;
 	struct mk_ids ids;
-	char *tmp_path;
-	int fd;
+	struct mk_output out;
+	char *io_path;  /* the image for libext2fs: /proc/self/fd/N */
+	int fd;         /* out.fd */
 };
 
 static void say(struct build *b, enum mkr2simg_log_level level,
@@ -95,15 +107,47 @@ static char *host_path(const struct build *b, const char *inside)
 
 /* ---- inputs ------------------------------------------------------- */
 
+/* The one place --store-root is spelled out: "DIR//" and "DIR" are one
+ * root, and every host path and every shown path follows from it. */
+static int set_store_root(struct build *b)
+{
+	const char *root = b->o->store_root ? b->o->store_root : "/";
+	size_t len = strlen(root);
+
+	while (len > 1 && root[len - 1] == '/')
+		len--;
+	if (len == 0)
+		return mk_fail(&b->e, "--store-root must name a folder");
+	b->store_root = mk_strndup(root, len);
+	return b->store_root ? 0 : mk_fail(&b->e, "out of memory");
+}
+
+static int check_size(struct build *b, const char *option, uint64_t bytes)
+{
+	char given[MK_SIZE_TEXT_MAX], max[MK_SIZE_TEXT_MAX];
+
+	if (bytes <= IMAGE_MAX_PART_BYTES)
+		return 0;
+	return mk_fail(&b->e, "%s %s is more than %s, the largest partition "
+		       "mkr2simg writes", option, mk_size_text(bytes, given),
+		       mk_size_text(IMAGE_MAX_PART_BYTES, max));
+}
+
 static int check_options(struct build *b)
 {
 	const struct mkr2simg_options *o = b->o;
 
 	if (!o->closure || !o->output)
 		return mk_fail(&b->e, "both CLOSURE and OUTPUT are needed");
-	if (o->timeout_seconds < 0)
+	if (o->timeout_seconds < 0 &&
+	    o->timeout_seconds != MKR2SIMG_TIMEOUT_NONE)
 		return mk_fail(&b->e, "--timeout must be 0 or more seconds");
-	b->store_root = o->store_root ? o->store_root : "/";
+	if (check_size(b, "--boot-size", o->boot_size) ||
+	    check_size(b, "--root-size", o->root_size) ||
+	    check_size(b, "--root-headroom", o->root_headroom))
+		return -1;
+	if (set_store_root(b))
+		return -1;
 	b->dtb = o->dtb ? o->dtb : EXTLINUX_DEFAULT_DTB;
 	if (o->source_date_epoch > EXT4FS_TIME_MAX)
 		return mk_fail(&b->e, "SOURCE_DATE_EPOCH %lld is after "
@@ -156,7 +200,8 @@ static int load_inputs(struct build *b)
 	    check_paths_exist(b) ||
 	    toplevel_pick(&b->closure, b->o->toplevel, &toplevel, &b->e))
 		return -1;
-	rc = toplevel_load(b->store_root, toplevel, b->dtb, &b->top, &b->e);
+	rc = toplevel_load(b->store_root, &b->closure, toplevel, b->dtb,
+			   &b->top, &b->e);
 	free(toplevel);
 	if (rc)
 		return -1;
@@ -177,6 +222,38 @@ static int load_inputs(struct build *b)
 		say(b, MKR2SIMG_LOG_WARN, "only one of --idbloader and "
 		    "--uboot-itb given: the card will not boot by itself");
 	return 0;
+}
+
+/* U-Boot's memory map (its default environment) against the kernel,
+ * initrd and device tree: a card it cannot boot is not written. */
+static int check_memory_map(struct build *b)
+{
+	const char *uboot = b->o->uboot_rockchip ? b->o->uboot_rockchip
+						 : b->o->uboot_itb;
+	struct bootmem_card c = { .bootloader = uboot,
+				  .kernel_name = b->top.kernel };
+	char note[MK_ERR_MAX] = "";
+	int rc = -1;
+
+	if (!uboot || b->o->no_memory_map_check) {
+		say(b, MKR2SIMG_LOG_DEBUG, "kernel size not checked: %s",
+		    uboot ? "--no-memory-map-check" : "no U-Boot given");
+		return 0;
+	}
+	c.kernel = host_path(b, b->top.kernel);
+	c.initrd = host_path(b, b->top.initrd);
+	c.dtbs = b->top.dtbs ? host_path(b, b->top.dtbs) : NULL;
+	c.dtb = strcmp(b->dtb, EXTLINUX_NO_DTB) ? b->dtb : NULL;
+	if (!c.kernel || !c.initrd || (b->top.dtbs && !c.dtbs))
+		mk_fail(&b->e, "out of memory");
+	else
+		rc = bootmem_check_card(&c, note, sizeof(note), &b->e);
+	if (rc == 0 && note[0])
+		say(b, MKR2SIMG_LOG_DEBUG, "U-Boot memory map: %s", note);
+	free((char *)c.kernel);
+	free((char *)c.initrd);
+	free((char *)c.dtbs);
+	return rc;
 }
 
 /* ---- the two trees ------------------------------------------------ */
@@ -350,6 +427,11 @@ static int build_boot_tree(struct build *b)
 		b->dtb, b->top.kernel_params, b->o->timeout_seconds };
 	struct fst_node *root, *ext, *nixos;
 
+	/* /boot names each file after its store path: two the same would
+	 * only say "two entries named ...". */
+	if (strcmp(b->top.kernel, b->top.initrd) == 0)
+		return mk_fail(&b->e, "%s: its kernel and initrd are the same "
+			       "file, %s", b->top.path, b->top.kernel);
 	b->conf = extlinux_conf(&en);
 	root = b->boot_tree = new_dir(b, NULL, "", IMAGE_DIR_MODE);
 	if (!b->conf || !root)
@@ -373,6 +455,7 @@ static int plan_sizes(struct build *b)
 {
 	struct ext4fs_need boot_need, root_need;
 	uint64_t boot_min, root_min, boot_size;
+	char given[MK_SIZE_TEXT_MAX];
 
 	if (ext4fs_measure(b->boot_tree, &b->boot_need, &b->e))
 		return -1;
@@ -383,14 +466,14 @@ static int plan_sizes(struct build *b)
 		return -1;
 	boot_size = mk_align_up(b->o->boot_size, LAYOUT_ALIGN);
 	if (boot_size < boot_min)
-		return mk_fail(&b->e, "--boot-size %lluM is too small: /boot "
+		return mk_fail(&b->e, "--boot-size %s is too small: /boot "
 			       "needs at least %lluM",
-			       (unsigned long long)(b->o->boot_size >> 20),
+			       mk_size_text(b->o->boot_size, given),
 			       (unsigned long long)mk_div_ceil(boot_min, 1u << 20));
 	if (b->o->root_size && b->o->root_size < root_min)
-		return mk_fail(&b->e, "--root-size %lluM is too small: the "
+		return mk_fail(&b->e, "--root-size %s is too small: the "
 			       "root filesystem needs at least %lluM",
-			       (unsigned long long)(b->o->root_size >> 20),
+			       mk_size_text(b->o->root_size, given),
 			       (unsigned long long)mk_div_ceil(root_min, 1u << 20));
 	if (!b->o->root_size &&
 	    ext4fs_min_size(&root_need, b->o->root_headroom, &root_min, &b->e))
@@ -455,52 +538,29 @@ static int derive_ids(struct build *b)
 
 /* ---- writing ------------------------------------------------------ */
 
-static int open_temp(struct build *b)
+/* The inputs OUTPUT must not be. */
+static int check_output(struct build *b)
 {
-	char *copy = strdup(b->o->output), *dir, *base;
-	int n;
+	const struct mkr2simg_options *o = b->o;
+	const char *inputs[] = { o->closure, o->registration, o->idbloader,
+				 o->uboot_itb, o->uboot_rockchip };
 
-	if (!copy)
-		return mk_fail(&b->e, "out of memory");
-	base = strrchr(copy, '/');
-	if (base) {
-		*base++ = '\0';
-		dir = *copy ? copy : "/";
-	} else {
-		base = copy;
-		dir = ".";
-	}
-	n = asprintf(&b->tmp_path, "%s/.%s.XXXXXX", dir, base);
-	free(copy);
-	if (n < 0) {
-		b->tmp_path = NULL;
-		return mk_fail(&b->e, "out of memory");
-	}
-	b->fd = mkostemp(b->tmp_path, O_CLOEXEC);
-	if (b->fd < 0) {
-		int err = errno;
-		free(b->tmp_path);
-		b->tmp_path = NULL;
-		return mk_fail_errno(&b->e, err, "%s: cannot create the image "
-				     "in its folder", b->o->output);
-	}
-	if (b->o->tempfile)
-		b->o->tempfile(b->o->user, b->tmp_path);
-	return 0;
+	return output_check(o->output, inputs, sizeof(inputs) / sizeof(*inputs),
+			    &b->e);
 }
 
-static void drop_temp(struct build *b)
+static int open_output(struct build *b)
 {
-	if (b->fd >= 0)
-		close(b->fd);
-	b->fd = -1;
-	if (b->tmp_path) {
-		unlink(b->tmp_path);
-		if (b->o->tempfile)
-			b->o->tempfile(b->o->user, NULL);
+	if (output_open(&b->out, b->o->output, 0, b->o->tempfile, b->o->user,
+			&b->e))
+		return -1;
+	b->fd = b->out.fd;
+	/* libext2fs opens the image by name; an unnamed file has one here. */
+	if (asprintf(&b->io_path, "/proc/self/fd/%d", b->fd) < 0) {
+		b->io_path = NULL;
+		return mk_fail(&b->e, "out of memory");
 	}
-	free(b->tmp_path);
-	b->tmp_path = NULL;
+	return 0;
 }
 
 static int fail_write(struct build *b, int err)
@@ -621,7 +681,7 @@ static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 	memcpy(spec.hash_seed, seed, MK_UUID_SIZE);
 	say(b, MKR2SIMG_LOG_INFO, "writing %s (%llu MiB)", label,
 	    (unsigned long long)(size >> 20));
-	if (ext4fs_write(b->tmp_path, b->fd, &spec, tree,
+	if (ext4fs_write(b->io_path, b->fd, &spec, tree,
 			 is_root && b->dedup ? &links : NULL, st, &why))
 		return mk_fail(&b->e, "%s: partition %s: %s", b->o->output,
 			       label, why.msg);
@@ -641,8 +701,6 @@ static int write_image(struct build *b)
 	    write_fs(b, b->root_tree, IMAGE_ROOT_LABEL, b->ids.root_fs_uuid,
 		     b->ids.root_hash_seed, l->root_start, l->root_size, &root))
 		return -1;
-	if (fsync(b->fd) != 0)
-		return fail_write(b, errno);
 	b->sum->boot_fs_bytes = boot.size;
 	b->sum->root_fs_bytes = root.size;
 	b->sum->root_used_bytes = root.used;
@@ -650,31 +708,19 @@ static int write_image(struct build *b)
 	return 0;
 }
 
-static int publish(struct build *b)
-{
-	if (fchmod(b->fd, IMAGE_FILE_MODE) != 0 ||
-	    rename(b->tmp_path, b->o->output) != 0)
-		return mk_fail_errno(&b->e, errno, "%s: cannot move the "
-				     "finished image into place", b->o->output);
-	free(b->tmp_path);
-	b->tmp_path = NULL;
-	if (b->o->tempfile)
-		b->o->tempfile(b->o->user, NULL);
-	return 0;
-}
-
 /* ---- the whole build ---------------------------------------------- */
 
 static int run(struct build *b)
 {
-	if (check_options(b) || open_temp(b) || load_inputs(b))
+	if (check_options(b) || check_output(b) || open_output(b) ||
+	    load_inputs(b) || check_memory_map(b))
 		return -1;
 	say(b, MKR2SIMG_LOG_INFO, "reading %zu store paths",
 	    b->closure.count);
 	if (build_root_tree(b) || survey_root(b) || build_boot_tree(b) ||
 	    plan_sizes(b) || derive_ids(b))
 		return -1;
-	if (write_image(b) || publish(b))
+	if (write_image(b) || output_publish(&b->out, &b->e))
 		return -1;
 	return 0;
 }
@@ -688,18 +734,20 @@ int mkr2simg_build(const struct mkr2simg_options *o,
 
 	memset(&b, 0, sizeof(b));
 	b.o = o;
-	b.fd = -1;
+	b.fd = b.out.fd = b.out.dir_fd = -1;
 	b.sum = summary ? summary : &ignored;
 	memset(b.sum, 0, sizeof(*b.sum));
 	rc = run(&b);
 	if (rc && err && errlen)
 		mk_err_fit(b.e.msg, err, errlen);
-	drop_temp(&b);
+	output_discard(&b.out);
+	free(b.io_path);
 	fst_free(b.root_tree);
 	fst_free(b.boot_tree);
 	free(b.conf);
 	free(b.registration.data);
 	toplevel_free(&b.top);
+	free(b.store_root);
 	closure_free(&b.closure);
 	dedup_free(b.dedup);
 	return rc;

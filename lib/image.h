@@ -23,6 +23,7 @@
 #define IMAGE_DEFAULT_HEADROOM (64ull << 20)
 #define IMAGE_DEFAULT_TIMEOUT 1
 #define IMAGE_UNSET_EPOCH_TIME 1        /* Nix's canonical time */
+#define IMAGE_MAX_PART_BYTES (16ull << 40) /* 16T: SDXC ends at 2T */
 #define IMAGE_REGISTRATION_MAX (512ull << 20) /* read whole into memory */
 
 #endif

@@ -19,6 +19,8 @@ extern "C" {
 
 #define MKR2SIMG_VERSION "0.1.0"
 
+#define MKR2SIMG_TIMEOUT_NONE (-1) /* timeout_seconds: no timeout */
+
 enum mkr2simg_log_level {
 	MKR2SIMG_LOG_WARN = 0, /* something the user should know */
 	MKR2SIMG_LOG_INFO = 1, /* one line per major step */
@@ -35,21 +37,30 @@ struct mkr2simg_options {
 	const char *uboot_itb;      /* written at sector 16384, or NULL */
 	const char *uboot_rockchip; /* combined image at sector 64, or NULL */
 	const char *dtb;            /* NULL: default; "none": FDTDIR */
-	int timeout_seconds;        /* extlinux menu timeout */
+	int timeout_seconds;        /* extlinux menu timeout, or
+				       MKR2SIMG_TIMEOUT_NONE: wait for a
+				       choice (boot.loader.timeout = null) */
 	uint64_t boot_size;         /* bytes of partition 1 */
 	uint64_t root_size;         /* bytes of partition 2, 0 = auto */
 	uint64_t root_headroom;     /* free bytes added with auto */
 	const char *seed;           /* NULL: identifiers from the inputs */
 	int no_dedup;               /* 1: every file its own inode */
+	int no_memory_map_check;    /* 1: do not check the kernel, initrd
+				       and device tree against the U-Boot
+				       default environment's addresses */
 	int64_t source_date_epoch;  /* -1: unset; filesystem times */
 
 	/* Called for every message below `log_level`; may be NULL. */
 	void (*log)(void *user, enum mkr2simg_log_level level, const char *msg);
 	enum mkr2simg_log_level log_level;
 	/*
-	 * Called with the temporary output's path once it exists and with
-	 * NULL once it is renamed or removed, so that a caller's signal
-	 * handler can unlink it.  May be NULL.
+	 * The image is written to an unnamed file (O_TMPFILE) that leaves
+	 * nothing behind however the process ends.  Only where OUTPUT's
+	 * filesystem lacks O_TMPFILE is a named temporary used: this is
+	 * called with its path once it exists and with NULL once it is
+	 * renamed or removed, so that a caller's signal handler can unlink
+	 * it (a temporary left by `kill -9` is removed by the next run in
+	 * the same folder).  May be NULL.
 	 */
 	void (*tempfile)(void *user, const char *path);
 	void *user;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "extlinux.h"
 #include "util.h"
 
 #define MAX_SYMLINK_HOPS 40 /* as Linux's ELOOP limit */
@@ -136,6 +137,47 @@ static char *host_path(const char *root, const char *inside)
 				      : mk_path_join(root, inside);
 }
 
+/* Nonzero when `resolved` is a closure path or lies inside one. */
+static int in_closure(const struct mk_closure *c, const char *resolved)
+{
+	const char *prefix = NIX_STORE_DIR "/", *name, *slash;
+	char *top;
+	int found;
+
+	if (strncmp(resolved, prefix, strlen(prefix)) != 0)
+		return 0;
+	name = resolved + strlen(prefix);
+	slash = strchr(name, '/');
+	top = mk_strndup(resolved, slash ? (size_t)(slash - resolved)
+					 : strlen(resolved));
+	found = top && closure_contains(c, top);
+	free(top);
+	return found;
+}
+
+/* Fails unless toplevel/`entry`, resolved to `resolved`, stays inside
+ * the closure; names the link and what it points to. */
+static int confine(const char *root, const struct mk_closure *c,
+		   const char *toplevel, const char *entry,
+		   const char *resolved, struct mk_err *e)
+{
+	char *inside, *host, target[PATH_MAX] = "";
+	ssize_t n;
+
+	if (in_closure(c, resolved))
+		return 0;
+	inside = mk_path_join(toplevel, entry);
+	host = inside ? host_path(root, inside) : NULL;
+	if (host && (n = readlink(host, target, sizeof(target) - 1)) > 0)
+		target[n] = '\0';
+	mk_fail(e, "%s -> %s: '%s' must resolve into a store path of the "
+		"closure, not to %s", inside ? inside : entry,
+		target[0] ? target : resolved, entry, resolved);
+	free(inside);
+	free(host);
+	return -1;
+}
+
 /* Resolves toplevel/`entry` and checks its type (S_IFREG or S_IFDIR). */
 static int resolve_entry(const char *root, const char *toplevel,
 			 const char *entry, mode_t type, char **out,
@@ -169,13 +211,16 @@ done:
 	return rc;
 }
 
-static int read_params(const char *root, const char *toplevel, char **out,
-		       struct mk_err *e)
+static int read_params(const char *root, const struct mk_closure *c,
+		       const char *toplevel, char **out, struct mk_err *e)
 {
 	char *inside = NULL, *host = NULL;
 	struct mk_buf b;
 	int rc = resolve_entry(root, toplevel, "kernel-params", S_IFREG,
 			       &inside, e);
+
+	if (rc == 0)
+		rc = confine(root, c, toplevel, "kernel-params", inside, e);
 
 	if (rc == 0 && !(host = host_path(root, inside)))
 		rc = mk_fail(e, "out of memory");
@@ -196,12 +241,39 @@ static int read_params(const char *root, const char *toplevel, char **out,
 	return 0;
 }
 
-static int check_dtb(const char *root, struct mk_toplevel *t,
-		     const char *dtb, struct mk_err *e)
+const char *toplevel_dtb_problem(const char *dtb)
 {
+	const char *p = dtb;
+
+	if (*dtb == '\0')
+		return "empty";
+	if (*dtb == '/')
+		return "not a relative path";
+	while (*p) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 || (n == 1 && p[0] == '.'))
+			return "has an empty or '.' component";
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return "has a '..' component";
+		p += n;
+		if (*p == '/')
+			p++;
+	}
+	return p[-1] == '/' ? "ends with '/'" : NULL;
+}
+
+static int check_dtb(const char *root, const struct mk_closure *c,
+		     struct mk_toplevel *t, const char *dtb, struct mk_err *e)
+{
+	const char *problem = toplevel_dtb_problem(dtb);
 	char *inside, *resolved = NULL;
 	int rc;
 
+	if (problem)
+		return mk_fail(e, "--dtb %s: %s (it names a file under the "
+			       "kernel's dtbs folder, e.g. %s)", dtb, problem,
+			       EXTLINUX_DEFAULT_DTB);
 	if (!t->dtbs)
 		return mk_fail(e, "%s: no dtbs directory, so no device tree "
 			       "'%s' (pass --dtb none to boot without FDT)",
@@ -213,13 +285,30 @@ static int check_dtb(const char *root, struct mk_toplevel *t,
 	if (rc)
 		mk_fail(e, "%s: device tree '%s' not found under dtbs",
 			t->path, dtb);
+	else
+		rc = confine(root, c, t->path, inside, resolved, e);
 	free(inside);
 	free(resolved);
 	return rc;
 }
 
-int toplevel_load(const char *root, const char *toplevel, const char *dtb,
-		  struct mk_toplevel *t, struct mk_err *e)
+/* resolve_entry, then confine. */
+static int load_entry(const char *root, const struct mk_closure *c,
+		      const char *toplevel, const char *entry, mode_t type,
+		      char **out, struct mk_err *e)
+{
+	if (resolve_entry(root, toplevel, entry, type, out, e))
+		return -1;
+	if (confine(root, c, toplevel, entry, *out, e) == 0)
+		return 0;
+	free(*out);
+	*out = NULL;
+	return -1;
+}
+
+int toplevel_load(const char *root, const struct mk_closure *c,
+		  const char *toplevel, const char *dtb, struct mk_toplevel *t,
+		  struct mk_err *e)
 {
 	char *init = NULL;
 	struct mk_err ignored;
@@ -229,20 +318,23 @@ int toplevel_load(const char *root, const char *toplevel, const char *dtb,
 	t->path = strdup(toplevel);
 	if (!t->path)
 		return mk_fail(e, "out of memory");
-	rc = resolve_entry(root, toplevel, "kernel", S_IFREG, &t->kernel, e);
+	rc = load_entry(root, c, toplevel, "kernel", S_IFREG, &t->kernel, e);
 	if (rc == 0)
-		rc = resolve_entry(root, toplevel, "initrd", S_IFREG,
-				   &t->initrd, e);
+		rc = load_entry(root, c, toplevel, "initrd", S_IFREG,
+				&t->initrd, e);
 	if (rc == 0)
-		rc = resolve_entry(root, toplevel, "init", S_IFREG, &init, e);
+		rc = load_entry(root, c, toplevel, "init", S_IFREG, &init, e);
 	if (rc == 0)
-		rc = read_params(root, toplevel, &t->kernel_params, e);
-	/* dtbs is optional until a dtb is asked for. */
+		rc = read_params(root, c, toplevel, &t->kernel_params, e);
+	/* dtbs is optional until a dtb is asked for, but wherever it
+	 * leads must be in the closure: it is copied to /boot whole. */
 	if (rc == 0 && resolve_entry(root, toplevel, "dtbs", S_IFDIR,
 				     &t->dtbs, &ignored))
 		t->dtbs = NULL;
+	if (rc == 0 && t->dtbs)
+		rc = confine(root, c, toplevel, "dtbs", t->dtbs, e);
 	if (rc == 0 && strcmp(dtb, "none") != 0)
-		rc = check_dtb(root, t, dtb, e);
+		rc = check_dtb(root, c, t, dtb, e);
 	free(init);
 	if (rc)
 		toplevel_free(t);

@@ -237,6 +237,22 @@ long mk_read_full(int fd, void *buf, size_t len)
 	return (long)got;
 }
 
+const char *mk_size_text(uint64_t bytes, char buf[MK_SIZE_TEXT_MAX])
+{
+	static const char units[] = "TGMK";
+	unsigned shift;
+
+	for (shift = 40; bytes && shift >= 10; shift -= 10)
+		if (bytes % (1ull << shift) == 0) {
+			snprintf(buf, MK_SIZE_TEXT_MAX, "%llu%c",
+				 (unsigned long long)(bytes >> shift),
+				 units[(40 - shift) / 10]);
+			return buf;
+		}
+	snprintf(buf, MK_SIZE_TEXT_MAX, "%llu", (unsigned long long)bytes);
+	return buf;
+}
+
 int mkr2simg_parse_size(const char *text, uint64_t *bytes)
 {
 	static const struct { char suffix; unsigned shift; } units[] = {

@@ -59,6 +59,11 @@ static inline uint64_t mk_div_ceil(uint64_t v, uint64_t d)
 	return (v + d - 1) / d;
 }
 
+/* `bytes` as a size argument reads it back: "512M", "3G", "4097" (the
+ * largest unit that divides it exactly).  Returns `buf`. */
+#define MK_SIZE_TEXT_MAX 32
+const char *mk_size_text(uint64_t bytes, char buf[MK_SIZE_TEXT_MAX]);
+
 /* Nonzero when `len` bytes at `p` are all zero. */
 int mk_is_zero(const void *p, size_t len);
 

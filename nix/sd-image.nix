@@ -20,18 +20,25 @@ let
   # Size options: what mkr2simg takes ("512M", "2G") or bytes.
   size = types.either types.str types.ints.unsigned;
 
+  # Everything first-boot.sh calls: stage 2's PATH (where
+  # boot.postBootCommands runs) has only coreutils and util-linux.
   firstBoot = pkgs.writeShellScript "r2s-first-boot" ''
     export PATH=${lib.makeBinPath [
       pkgs.coreutils
       pkgs.util-linux
       pkgs.e2fsprogs
+      pkgs.gnused
       config.nix.package.out
     ]}:$PATH
     exec ${pkgs.bash}/bin/bash ${./first-boot.sh} "$@"
   '';
 
+  # ramdisk_addr_r moved up (uboot-memory-map.sh): upstream's RK3328 map
+  # leaves booti 62 MiB for the kernel, less than NixOS's aarch64 kernels
+  # need; this one fits 158 MiB of kernel and 256 MiB of initrd.
   defaultUboot = pkgs.buildUBoot {
     defconfig = "nanopi-r2s-rk3328_defconfig";
+    prePatch = "sh ${./uboot-memory-map.sh} .";
     extraMeta.platforms = [ "aarch64-linux" ];
     env.BL31 = "${pkgs.armTrustedFirmwareRK3328}/bl31.elf";
     filesToInstall = [ "u-boot.itb" "idbloader.img" "u-boot-rockchip.bin" ];
@@ -55,6 +62,7 @@ in
       defaultText = literalExpression ''
         pkgs.buildUBoot {
           defconfig = "nanopi-r2s-rk3328_defconfig";
+          prePatch = "sh ''${./uboot-memory-map.sh} .";   # ramdisk_addr_r 0x0c000000
           env.BL31 = "''${pkgs.armTrustedFirmwareRK3328}/bl31.elf";
           filesToInstall = [ "u-boot.itb" "idbloader.img" "u-boot-rockchip.bin" ];
           ...
@@ -185,7 +193,8 @@ in
       toplevel = config.system.build.toplevel;
       storePaths = cfg.storePaths;
       inherit (cfg) uboot dtb bootSize rootSize rootHeadroom seed dedup imageName;
-      timeout = config.boot.loader.timeout;
+      # null: wait for a choice, as NixOS's extlinux builder writes it
+      timeout = if config.boot.loader.timeout == null then "none" else config.boot.loader.timeout;
       compress = cfg.compressImage;
     };
 

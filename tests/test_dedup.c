@@ -6,11 +6,12 @@
  * first of them in walk order; every other member points at that owner
  * (never at another member), the owner's nlink counts them all, and the
  * stats count the links and the bytes and blocks they did not store.
- * Empty files are not even counted; files that only share a size, and
+ * Empty files never link; files that only share a size, and
  * files whose bytes are in memory rather than on the host, are left
  * alone.  Only files that share size and mode with another are read.
  *
- * Files are named by index (the non-empty regular files in walk order),
+ * Files are named by index (the regular files in walk order, empty ones
+ * too, so a file that turns empty between walks is the one blamed),
  * so each test walks the tree as the image does: dedup_note on every
  * node, noting each indexed file's path, then dedup_resolve, then
  * dedup_owner by index.
@@ -83,7 +84,7 @@ static int note(struct fst_node *n, void *ctx)
 
 	if (dedup_note(r->d, n, &r->e) != 0)
 		return -1;
-	if (n->kind == FST_FILE && n->size > 0) {
+	if (n->kind == FST_FILE) {
 		assert_true(r->n < MAX_FILES);
 		r->paths[r->n] = strdup(rel_path(r, n));
 		assert_non_null(r->paths[r->n]);
@@ -216,9 +217,10 @@ static void big_file(struct tmptree *t, const char *rel, uint8_t last,
 	free(data);
 }
 
-/* Non-empty files in walk order (d and e are empty). */
+/* Regular files in walk order (d and e are empty). */
 static const char *const src_files[] = {
-	"a/x", "a/y", "b", "big1", "big2", "big3", "c", "f", "g/h", "z",
+	"a/x", "a/y", "b", "big1", "big2", "big3", "c", "d", "e", "f", "g/h",
+	"z",
 };
 
 /*
@@ -269,8 +271,8 @@ static void test_groups(void **state)
 	expect_owner(&r, "big1", 2);
 	expect_link(&r, "big2", "big1");
 	expect_owner(&r, "big3", 1);   /* same size, one byte differs */
-	expect_not_indexed(&r, "d");   /* empty files never link */
-	expect_not_indexed(&r, "e");
+	expect_owner(&r, "d", 1);      /* empty files never link */
+	expect_owner(&r, "e", 1);
 	expect_owner(&r, "f", 1);      /* same size, other bytes */
 	assert_int_equal(r.st.links, 5);
 	assert_int_equal(r.st.saved_bytes, 5 + 5 + 5 + 5 + BIG);
@@ -290,7 +292,7 @@ static void test_only_files(void **state)
 	tmptree_symlink(t, "src/l1", "hello");
 	tmptree_symlink(t, "src/l2", "hello");
 	root = dedup_ok(t, "src", &r);
-	/* The same files, and z after the symlinks still has index 9. */
+	/* The same files, and z after the symlinks still has index 11. */
 	expect_paths(&r, src_files, ARRAY_LEN(src_files));
 	expect_not_indexed(&r, "l1");
 	expect_not_indexed(&r, "l2");
@@ -336,7 +338,7 @@ static void test_deterministic(void **state)
 
 static void test_nothing_to_share(void **state)
 {
-	static const char *const files[] = { "one", "two" };
+	static const char *const files[] = { "e1", "e2", "one", "two" };
 	struct tmptree *t = *state;
 	struct run r;
 	struct fst_node *root;
@@ -354,8 +356,8 @@ static void test_nothing_to_share(void **state)
 	expect_paths(&r, files, ARRAY_LEN(files));
 	expect_owner(&r, "one", 1);
 	expect_owner(&r, "two", 1);
-	expect_not_indexed(&r, "e1");
-	expect_not_indexed(&r, "e2");
+	expect_owner(&r, "e1", 1); /* two empty files: never linked */
+	expect_owner(&r, "e2", 1);
 	run_free(&r);
 	fst_free(root);
 }
@@ -459,6 +461,31 @@ static void test_vanished_file(void **state)
 	fst_free(root);
 }
 
+/* A file that became empty between the walks is the one named, not the
+ * file after it (empty files have indexes too, so nothing shifts). */
+static void test_emptied_file_named(void **state)
+{
+	struct tmptree *t = *state;
+	struct run r;
+	struct fst_node *root;
+	int fd;
+
+	tmptree_mkdir(t, "ch", 0755);
+	tmptree_file(t, "ch/a", "will be emptied", 0644);
+	tmptree_file(t, "ch/b", "hello", 0644);
+	tmptree_file(t, "ch/c", "hello", 0644);
+	root = scan_ok(t, "ch");
+	first_walk(&r, root, tmptree_path(t, "ch"));
+	fd = open(tmptree_path(t, "ch/a"), O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(dedup_resolve(r.d, root, blocks_of, &r.st, &r.e), -1);
+	if (!strstr(r.e.msg, "/ch/a: changed while being read"))
+		fail_msg("message \"%s\" does not name ch/a", r.e.msg);
+	run_free(&r);
+	fst_free(root);
+}
+
 /* ... the first of its group as well. */
 static void test_vanished_owner(void **state)
 {
@@ -535,8 +562,8 @@ static void add_inline(struct fst_node *dir, const char *name,
  * with each other nor with a host file of the same bytes and mode. */
 static void test_inline_never_linked(void **state)
 {
-	static const char *const files[] = { "a", "b", "i1", "i2", "i3",
-					     "z" };
+	static const char *const files[] = { "a", "b", "empty", "i1", "i2",
+					     "i3", "z" };
 	struct tmptree *t = *state;
 	struct fst_node *root = new_root();
 	struct run r;
@@ -552,7 +579,7 @@ static void test_inline_never_linked(void **state)
 	first_walk(&r, root, "");
 	resolve_ok(&r, root);
 	expect_paths(&r, files, ARRAY_LEN(files));
-	expect_not_indexed(&r, "empty");
+	expect_owner(&r, "empty", 1);
 	expect_owner(&r, "a", 3);
 	expect_link(&r, "b", "a");
 	expect_owner(&r, "i1", 1);
@@ -571,7 +598,8 @@ static void test_inline_never_linked(void **state)
  * that their going changes no directory the second walk lists.) */
 static void test_no_candidates_reads_nothing(void **state)
 {
-	static const char *const files[] = { "1", "1x", "22", "333" };
+	static const char *const files[] = { "1", "1x", "22", "333",
+					     "empty1", "empty2" };
 	struct tmptree *t = *state;
 	struct fst_node *root = new_root();
 	struct run r;
@@ -588,8 +616,6 @@ static void test_no_candidates_reads_nothing(void **state)
 		snprintf(rel, sizeof(rel), "lone/%s", files[i]);
 		add_scanned(t, root, rel, files[i]);
 	}
-	add_scanned(t, root, "lone/empty1", "empty1");
-	add_scanned(t, root, "lone/empty2", "empty2");
 	sort_ok(root);
 	first_walk(&r, root, "");
 	expect_paths(&r, files, ARRAY_LEN(files));
@@ -597,8 +623,6 @@ static void test_no_candidates_reads_nothing(void **state)
 		snprintf(rel, sizeof(rel), "lone/%s", files[i]);
 		tmptree_unlink(t, rel);
 	}
-	tmptree_unlink(t, "lone/empty1");
-	tmptree_unlink(t, "lone/empty2");
 	resolve_ok(&r, root);
 	assert_int_equal(r.st.links, 0);
 	assert_int_equal(r.st.saved_bytes, 0);
@@ -810,6 +834,7 @@ int main(void)
 		SRC_TEST(test_degenerate_trees),
 		SRC_TEST(test_vanished_file),
 		SRC_TEST(test_vanished_owner),
+		SRC_TEST(test_emptied_file_named),
 		SRC_TEST(test_vanished_dir),
 		SRC_TEST(test_many_copies),
 		SRC_TEST(test_inline_never_linked),

@@ -243,6 +243,148 @@ static void test_all_zero_file_has_no_blocks(void **state)
 	ext2fs_close_free(&fs);
 }
 
+/* Every block the journal maps is data in the image file (written
+ * zeros, not a hole a used card would keep its old bytes in). */
+static int journal_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t cnt,
+			 blk64_t ref, int off, void *priv)
+{
+	const struct fs_fixture *f = priv;
+	off_t at = (off_t)(IMAGE_OFFSET + *blocknr * BS);
+
+	(void)fs, (void)cnt, (void)ref, (void)off;
+	if (lseek(f->fd, at, SEEK_DATA) != at)
+		fail_msg("journal block %llu is a hole in the image",
+			 (unsigned long long)*blocknr);
+	return 0;
+}
+
+static void test_journal_is_data(void **state)
+{
+	struct fs_fixture *f = *state;
+	ext2_filsys fs;
+
+	write_fs(f);
+	fs = open_fs(f);
+	assert_int_not_equal(fs->super->s_journal_inum, 0);
+	assert_int_equal(ext2fs_block_iterate3(fs, fs->super->s_journal_inum,
+					       BLOCK_FLAG_DATA_ONLY, NULL,
+					       journal_block, f),
+			 0);
+	ext2fs_close_free(&fs);
+}
+
+/* Inode tables are not claimed zeroed: the unused tail of each is left
+ * to the kernel's lazy init, and bg_itable_unused says where it starts. */
+static void test_inode_tables_not_claimed_zeroed(void **state)
+{
+	struct fs_fixture *f = *state;
+	ext2_filsys fs;
+	dgrp_t g;
+
+	write_fs(f);
+	fs = open_fs(f);
+	for (g = 0; g < fs->group_desc_count; g++) {
+		assert_false(ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_ZEROED));
+		assert_true(ext2fs_bg_itable_unused(fs, g) <=
+			    fs->super->s_inodes_per_group);
+	}
+	assert_true(ext2fs_bg_itable_unused(fs, 0) <
+		    fs->super->s_inodes_per_group);
+	ext2fs_close_free(&fs);
+}
+
+struct seen {
+	int n;
+	char last[EXT2_NAME_LEN + 1];
+};
+
+static int count_entry(struct ext2_dir_entry *de, int off, int bs, char *buf,
+		       void *priv)
+{
+	struct seen *s = priv;
+	int len = ext2fs_dirent_name_len(de);
+	char name[EXT2_NAME_LEN + 1];
+
+	(void)off, (void)bs, (void)buf;
+	memcpy(name, de->name, (size_t)len);
+	name[len] = '\0';
+	if (strcmp(name, ".") && strcmp(name, "..")) {
+		if (s->n && strcmp(s->last, name) >= 0)
+			fail_msg("%s after %s: not in byte order", name, s->last);
+		memcpy(s->last, name, (size_t)len + 1);
+		s->n++;
+	}
+	return 0;
+}
+
+/* A directory of many entries, packed into several blocks, reads back
+ * through libext2fs whole and in byte order. */
+static void test_directory_blocks(void **state)
+{
+	struct fs_fixture *f = *state;
+	struct fst_node *dir = fst_new("many", FST_DIR, 0755, 1);
+	struct mk_err e = { "" };
+	struct seen seen = { 0, "" };
+	struct ext2_inode in;
+	ext2_filsys fs;
+	ext2_ino_t ino;
+	char name[300];
+
+	assert_non_null(dir);
+	assert_int_equal(fst_add(f->root, dir, &e), 0);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "entry-%04d-%.*s", i, i % 200,
+			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		inline_file(dir, name, "x", 1);
+	}
+	write_fs(f);
+	fs = open_fs(f);
+	assert_int_equal(ext2fs_namei(fs, EXT2_ROOT_INO, EXT2_ROOT_INO,
+				      "many", &ino), 0);
+	assert_int_equal(ext2fs_read_inode(fs, ino, &in), 0);
+	assert_true(EXT2_I_SIZE(&in) > 10 * BS); /* several blocks */
+	assert_int_equal(ext2fs_dir_iterate(fs, ino, 0, NULL, count_entry,
+					    &seen), 0);
+	assert_int_equal(seen.n, 1000);
+	ext2fs_close_free(&fs);
+}
+
+/* The smallest size ext4fs_min_size gives for a need holds it. */
+static void test_min_size_holds(void **state)
+{
+	struct fs_fixture *f = *state;
+	struct ext4fs_need need;
+	struct mk_err e = { "" };
+	uint64_t bytes = 0;
+
+	f->content = malloc(8u << 20);
+	assert_non_null(f->content);
+	for (size_t i = 0; i < (8u << 20); i++)
+		f->content[i] = (char)(i * 7 + 1);
+	inline_file(f->root, "big", f->content, 8u << 20);
+	assert_int_equal(fst_sort(f->root, &e), 0);
+	assert_int_equal(ext4fs_add_lost_found(f->root, 1, &e), 0);
+	assert_int_equal(ext4fs_measure(f->root, &need, &e), 0);
+	assert_int_equal(ext4fs_min_size(&need, 0, &bytes, &e), 0);
+	assert_true(bytes <= FS_BYTES);
+	{
+		struct ext4fs_spec spec = { .label = "MIN", .time = 1,
+					    .offset = IMAGE_OFFSET,
+					    .size = bytes,
+					    .inodes = need.inodes };
+		struct ext4fs_stats st;
+
+		if (ext4fs_write(f->image, f->fd, &spec, f->root, NULL, &st,
+				 &e))
+			fail_msg("at its minimum size %llu: %s",
+				 (unsigned long long)bytes, e.msg);
+		assert_int_equal(st.size, bytes);
+	}
+}
+
 #define FS_TEST(t) cmocka_unit_test_setup_teardown(t, fs_setup, fs_teardown)
 
 int main(void)
@@ -252,6 +394,10 @@ int main(void)
 		cmocka_unit_test(test_times),
 		FS_TEST(test_zero_blocks_are_holes),
 		FS_TEST(test_all_zero_file_has_no_blocks),
+		FS_TEST(test_journal_is_data),
+		FS_TEST(test_inode_tables_not_claimed_zeroed),
+		FS_TEST(test_directory_blocks),
+		FS_TEST(test_min_size_holds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -148,6 +148,10 @@ static void test_timeout(void **state)
 	expect_conf(&en, HEADER("50"));
 	en.timeout_seconds = 120;
 	expect_conf(&en, HEADER("1200"));
+	/* boot.loader.timeout = null: NixOS's builder gets -t -1 and
+	 * writes TIMEOUT 0, which U-Boot reads as "wait for a choice" */
+	en.timeout_seconds = -1;
+	expect_conf(&en, HEADER("0"));
 	/* Through the library API any int is possible: no wrap-around into
 	 * a negative (instant) timeout. */
 	en.timeout_seconds = INT_MAX;

@@ -106,11 +106,29 @@ static void expect_resolve_fail(struct tmptree *t, const char *path,
 	assert_null(out);
 }
 
+static void closure_of(struct mk_closure *c, const char *const *paths,
+		       size_t n);
+
+/* The closure of make_store's system. */
+static const char *const store_closure[] = { SYS, LNX, INI, DTB };
+
+static int load(struct tmptree *t, const char *dtb, struct mk_toplevel *tl,
+		struct mk_err *e)
+{
+	struct mk_closure c;
+	int rc;
+
+	closure_of(&c, store_closure, ARRAY_LEN(store_closure));
+	rc = toplevel_load(t->root, &c, SYS, dtb, tl, e);
+	closure_free(&c);
+	return rc;
+}
+
 static void load_ok(struct tmptree *t, const char *dtb, struct mk_toplevel *tl)
 {
 	struct mk_err e = { "" };
 
-	if (toplevel_load(t->root, SYS, dtb, tl, &e) != 0)
+	if (load(t, dtb, tl, &e) != 0)
 		fail_msg("toplevel_load: %s", e.msg);
 }
 
@@ -122,7 +140,7 @@ static void expect_load_fail(struct tmptree *t, const char *dtb,
 	struct mk_err e = { "" };
 	const char *needles[] = { SYS, n1, n2 };
 
-	assert_int_equal(toplevel_load(t->root, SYS, dtb, &tl, &e), -1);
+	assert_int_equal(load(t, dtb, &tl, &e), -1);
 	for (size_t i = 0; i < ARRAY_LEN(needles); i++)
 		if (needles[i] != NULL && strstr(e.msg, needles[i]) == NULL)
 			fail_msg("message \"%s\" does not contain \"%s\"",
@@ -449,6 +467,94 @@ static void test_load_missing_dtb(void **state)
 	expect_load_fail(t, R2S_DTB, R2S_DTB, NULL); /* dtbs not a dir */
 }
 
+/*
+ * Issue 9: each of kernel, initrd, init, kernel-params and dtbs must
+ * resolve into a store path of the closure; a link to /etc/shadow
+ * (inside --store-root, which is the host with the default root) or to
+ * / would copy that onto /boot.  The error names the link and target.
+ */
+static void expect_confined(struct tmptree *t, const char *entry,
+			    const char *target, const char *restore)
+{
+	char rel[256], quoted[64];
+
+	snprintf(rel, sizeof(rel), "%s/%s", R(SYS), entry);
+	snprintf(quoted, sizeof(quoted), "'%s'", entry);
+	tmptree_unlink(t, rel);
+	tmptree_symlink(t, rel, target);
+	expect_load_fail(t, R2S_DTB, quoted, target);
+	tmptree_unlink(t, rel);
+	tmptree_symlink(t, rel, restore);
+}
+
+static void test_load_outside_store(void **state)
+{
+	struct tmptree *t = *state;
+
+	tmptree_mkdir(t, "etc", 0755);
+	tmptree_file(t, "etc/shadow", "root:secret", 0600);
+	tmptree_mkdir(t, R(ST "00000000000000000000000000000000-not-in-closure"),
+		      0755);
+	tmptree_file(t, R(ST "00000000000000000000000000000000-not-in-closure/f"),
+		     "f", 0444);
+	expect_confined(t, "kernel", "/etc/shadow", LNX "/Image");
+	expect_confined(t, "initrd", "/etc/shadow", INI "/initrd");
+	expect_confined(t, "kernel", ST "00000000000000000000000000000000"
+			"-not-in-closure/f", LNX "/Image");
+	expect_confined(t, "dtbs", "/", DTB);
+	expect_confined(t, "dtbs", "/etc", DTB);
+	tmptree_unlink(t, R(SYS "/init"));
+	tmptree_symlink(t, R(SYS "/init"), "/etc/shadow");
+	expect_load_fail(t, R2S_DTB, "'init'", "/etc/shadow");
+	tmptree_unlink(t, R(SYS "/init"));
+	tmptree_file(t, R(SYS "/init"), "#!/bin/sh\n", 0555);
+	tmptree_unlink(t, R(SYS "/kernel-params"));
+	tmptree_symlink(t, R(SYS "/kernel-params"), "../../../etc/shadow");
+	expect_load_fail(t, R2S_DTB, "'kernel-params'", "/etc/shadow");
+}
+
+/* A device tree under dtbs that links out of the store is refused too. */
+static void test_load_dtb_link_outside(void **state)
+{
+	struct tmptree *t = *state;
+
+	tmptree_mkdir(t, "etc", 0755);
+	tmptree_file(t, "etc/hostname", "host", 0644);
+	tmptree_symlink(t, R(DTB "/rockchip/evil.dtb"), "/etc/hostname");
+	expect_load_fail(t, "rockchip/evil.dtb", "evil.dtb", "/etc/hostname");
+}
+
+static void expect_dtb_refused(struct tmptree *t, const char *dtb,
+			       const char *why)
+{
+	struct mk_toplevel tl;
+	struct mk_err e = { "" };
+
+	assert_int_equal(load(t, dtb, &tl, &e), -1);
+	if (!strstr(e.msg, "--dtb") || !strstr(e.msg, dtb) ||
+	    !strstr(e.msg, why))
+		fail_msg("message \"%s\" does not name --dtb %s (%s)", e.msg,
+			 dtb, why);
+}
+
+/* --dtb is a relative path without "..": it goes into the FDT line. */
+static void test_load_dtb_name(void **state)
+{
+	struct tmptree *t = *state;
+
+	tmptree_mkdir(t, "etc", 0755);
+	tmptree_file(t, "etc/hostname", "host", 0644);
+	expect_dtb_refused(t, "../../../../etc/hostname", "'..'");
+	expect_dtb_refused(t, "rockchip/../rockchip/rk3328-nanopi-r2s.dtb",
+			   "'..'");
+	expect_dtb_refused(t, "/etc/hostname", "relative");
+	expect_dtb_refused(t, "", "empty");
+	expect_dtb_refused(t, "rockchip//rk3328-nanopi-r2s.dtb", "component");
+	assert_null(toplevel_dtb_problem(R2S_DTB));
+	assert_null(toplevel_dtb_problem("rk3328-nanopi-r2s.dtb"));
+	assert_non_null(toplevel_dtb_problem("rockchip/"));
+}
+
 #define STORE_TEST(f) cmocka_unit_test_setup_teardown(f, store_setup, \
 						      tmptree_teardown)
 
@@ -475,6 +581,9 @@ int main(void)
 		STORE_TEST(test_load_missing_params),
 		STORE_TEST(test_load_kernel_on_host),
 		STORE_TEST(test_load_missing_dtb),
+		STORE_TEST(test_load_outside_store),
+		STORE_TEST(test_load_dtb_link_outside),
+		STORE_TEST(test_load_dtb_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

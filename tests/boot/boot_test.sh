@@ -31,6 +31,15 @@
 #                          passes only when U-Boot reads it, rejects it
 #                          ("EXTLINUX FAILED"), starts no kernel and falls
 #                          back to its prompt
+#   kernel-at-gap          the kernel's header image_size set to the whole
+#   kernel-over-gap        gap booti leaves below ramdisk_addr_r in QEMU's
+#                          U-Boot (qemu_arm64: 0x40400000 to 0x44000000,
+#                          60 MiB), or 4 KiB more: at the gap the boot must
+#                          pass, over it U-Boot must stop with "RD image
+#                          overlaps OS image" at its prompt; and mkr2simg's
+#                          memory-map check, given qemu_arm64's u-boot.bin
+#                          as the bootloader, must accept the first and
+#                          refuse the second (issue 9: the model is U-Boot's)
 #
 # The console goes to console-MODE.log in the current folder (kept; printed on
 # failure).  A boot stops as soon as the log shows the result, a kernel
@@ -47,11 +56,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 BOOT_PROG="boot_test.sh${2:+ $2}"
 
-[ $# -eq 2 ] || { echo "usage: $0 MKR2SIMG boot|corrupt-store-file|zero-root-superblock|damage-extlinux" >&2; exit 2; }
+[ $# -eq 2 ] || { echo "usage: $0 MKR2SIMG boot|corrupt-store-file|zero-root-superblock|damage-extlinux|kernel-at-gap|kernel-over-gap" >&2; exit 2; }
 mkr2simg=$1
 mode=$2
 case $mode in
-boot | corrupt-store-file | zero-root-superblock | damage-extlinux) ;;
+boot | corrupt-store-file | zero-root-superblock | damage-extlinux | kernel-at-gap | kernel-over-gap) ;;
 *) die "unknown mode '$mode'" ;;
 esac
 [ -x "$mkr2simg" ] || die "$mkr2simg is not an executable"
@@ -98,7 +107,40 @@ if [ "${MKR2SIMG_BOOT_NIX:-1}" != 0 ] && command -v nix-build >/dev/null 2>&1 &&
 	fi
 fi
 
-nix_args=(--argstr kernelImage "$files/Image" --argstr kernelVersion "$kver"
+# ---------------------------------------------------------------------------
+# The kernel: Debian's Image, or for kernel-*-gap a copy whose header's
+# image_size fills booti's gap in QEMU's U-Boot (or 4 KiB more).
+
+kernel_image=$files/Image
+# env_addr NAME: NAME's value in qemu_arm64's u-boot.bin default environment
+env_addr() {
+	local v
+	v=$(grep -a -o "$1=0x[0-9a-fA-F]*" "$files/u-boot.bin" | head -n 1)
+	[ -n "$v" ] || die "no $1 in $files/u-boot.bin"
+	printf '%d\n' "${v#*=}"
+}
+# le64 FILE OFFSET: the little-endian 64-bit number at OFFSET
+le64() { od -A n -t u8 -j "$2" -N 8 --endian=little "$1" | tr -d ' '; }
+if [ "$mode" = kernel-at-gap ] || [ "$mode" = kernel-over-gap ]; then
+	ka=$(env_addr kernel_addr_r) ra=$(env_addr ramdisk_addr_r)
+	text_offset=$(le64 "$files/Image" 8)
+	flags=$(le64 "$files/Image" 24)
+	[ $((flags & 8)) -ne 0 ] || die "Debian's Image lacks flags bit 3"
+	two_mib=$((2 << 20))
+	# booti_setup: the 2 MiB boundary at or above kernel_addr_r - text_offset
+	os_start=$(((ka - text_offset + two_mib - 1) / two_mib * two_mib + text_offset))
+	gap=$((ra - os_start))
+	size=$gap
+	[ "$mode" = kernel-at-gap ] || size=$((gap + 4096))
+	kernel_image=$work/Image
+	cp "$files/Image" "$kernel_image"
+	perl -e 'print pack("Q<", $ARGV[0])' "$size" |
+		dd of="$kernel_image" bs=1 seek=16 conv=notrunc status=none
+	[ "$(le64 "$kernel_image" 16)" = "$size" ] || die "could not set image_size"
+	say "kernel: Debian's Image with image_size $size (gap: $gap bytes from 0x$(printf %x "$os_start") to ramdisk_addr_r 0x$(printf %x "$ra"))"
+fi
+
+nix_args=(--argstr kernelImage "$kernel_image" --argstr kernelVersion "$kver"
 	--argstr kernelParams "$KERNEL_PARAMS")
 # nix_build ATTR...: build, keep a GC root in $work, print the store paths
 nix_build() {
@@ -133,7 +175,7 @@ else
 		env "$@" out="$store_root$o" PATH=/usr/bin:/bin LC_ALL=C sh -eu "$here/payload.sh" "$r" ||
 			die "payload.sh $r failed"
 	}
-	role linux "$LINUX" kernelImage="$files/Image"
+	role linux "$LINUX" kernelImage="$kernel_image"
 	role data-b "$DATA_B"
 	role data-a "$DATA_A" dataB="$DATA_B"
 	role note "$NOTE"
@@ -229,9 +271,10 @@ done
 say "toplevel $TOPLEVEL (${#closure[@]} store paths)"
 
 img=$work/r2s.img
-mk_args=(--idbloader "$files/idbloader.img" --uboot-itb "$files/u-boot.itb" --toplevel "$TOPLEVEL")
-[ -z "$store_root" ] || mk_args+=(--store-root "$store_root")
-[ -z "$registration" ] || mk_args+=(--registration "$registration")
+mk_common=(--toplevel "$TOPLEVEL")
+[ -z "$store_root" ] || mk_common+=(--store-root "$store_root")
+[ -z "$registration" ] || mk_common+=(--registration "$registration")
+mk_args=(--idbloader "$files/idbloader.img" --uboot-itb "$files/u-boot.itb" "${mk_common[@]}")
 env -u SOURCE_DATE_EPOCH "$mkr2simg" "${mk_args[@]}" "$work/closure.txt" "$img" ||
 	die "mkr2simg failed"
 
@@ -309,7 +352,7 @@ show_log() {
 
 # key_lines: the lines of the console log that tell the story
 key_lines() {
-	console_text | grep -aE "^U-Boot 20|Scanning|Found|Retrieving file|Ignoring unknown|Starting kernel|^boot-check: |^[-+][fdl?] |^$TAG: |Kernel panic|^=> ?|Power down" | cut -c1-300 || true
+	console_text | grep -aE "^U-Boot 20|Scanning|Found|Retrieving file|Ignoring unknown|Moving Image|overlaps|Starting kernel|^boot-check: |^[-+][fdl?] |^$TAG: |Kernel panic|^=> ?|Power down" | cut -c1-300 || true
 }
 
 check_fail() { # MESSAGE: report and exit 1 with the log
@@ -400,6 +443,35 @@ damage-extlinux)
 		check_fail "U-Boot did not reject the damaged lines of extlinux.conf"
 	! log_has 'Retrieving file: /extlinux/\.\./nixos/' || check_fail "U-Boot loaded a file named by the damaged extlinux.conf"
 	! log_has 'Starting kernel' || check_fail "U-Boot started a kernel"
+	;;
+kernel-at-gap | kernel-over-gap)
+	# mkr2simg's prediction with QEMU's U-Boot as the bootloader.
+	rc=0
+	env -u SOURCE_DATE_EPOCH "$mkr2simg" -v "${mk_common[@]}" \
+		--uboot-rockchip "$files/u-boot.bin" "$work/closure.txt" "$work/predict.img" \
+		>"$work/predict.log" 2>&1 || rc=$?
+	say "mkr2simg with qemu_arm64's u-boot.bin: exit $rc: $(grep -E 'memory map|U-Boot cannot' "$work/predict.log" | cut -c1-400)"
+	boot "$img"
+	if [ "$mode" = kernel-at-gap ]; then
+		[ "$rc" = 0 ] || { cat "$work/predict.log" >&2; die "mkr2simg refused a kernel that fits the gap"; }
+		[ "$outcome" = passed ] || check_fail "a kernel of image_size = the gap did not boot: $outcome"
+		# booti says where it moves the Image, unless it stays put
+		if [ "$os_start" != "$ka" ]; then
+			log_has "Moving Image from 0x[0-9a-f]+ to 0x$(printf %x "$os_start"), end=$(printf %x "$ra")\$" ||
+				check_fail "U-Boot did not place the kernel up to ramdisk_addr_r as computed"
+		fi
+		grep -q "kernels up to $((gap >> 20)) MiB fit" "$work/predict.log" ||
+			{ cat "$work/predict.log" >&2; die "mkr2simg -v did not report the gap of $gap bytes"; }
+	else
+		if [ "$rc" != 1 ] || ! grep -q 'RD image overlaps OS image' "$work/predict.log"; then
+			cat "$work/predict.log" >&2
+			die "mkr2simg did not predict U-Boot's refusal"
+		fi
+		[ "$outcome" = prompt ] || check_fail "expected U-Boot to stop at its prompt, got: $outcome"
+		log_has "ERROR: RD image overlaps OS image \(OS=0x$(printf %x "$os_start")\.\.0x$(printf %x $((os_start + size)))\)" ||
+			check_fail "U-Boot did not refuse with the overlap error"
+		! log_has 'Starting kernel' || check_fail "U-Boot started the kernel"
+	fi
 	;;
 esac
 

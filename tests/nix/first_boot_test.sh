@@ -7,9 +7,17 @@
 # card": a copy of the image extended by 1 GiB and attached to a loop
 # device, its root partition mounted, then
 #
-#   first-boot.sh --root MOUNTPOINT --system TOPLEVEL
+#   r2s-first-boot --root MOUNTPOINT --system TOPLEVEL
 #
-# as the booted system runs it with --root /.  Checked afterwards: the
+# as the booted system runs it with --root /: r2s-first-boot is the
+# module's own wrapper (boot.postBootCommands of sd-image.nix, built
+# through module-stub.nix), run under the PATH it has on the device --
+# stage 2's (coreutils, util-linux) -- with every package the module
+# puts on its PATH standing for itself only: a folder of the binaries of
+# the Debian package(s) that package corresponds to (PACKAGES below).  A
+# tool the script calls that the module does not provide is "command not
+# found" here as on the device (issue 9: sed was missing, so the backup
+# GPT silently stayed in the middle of the card).  Checked afterwards: the
 # backup GPT is at the card's end, partition 2 ends there with its start,
 # type, unique GUID and name unchanged, partition 1 and the disk GUID
 # untouched, both GPT checkers happy; the ext4 fills the partition and
@@ -40,10 +48,39 @@ for t in sfdisk sgdisk partx findmnt resize2fs e2fsck dumpe2fs debugfs losetup; 
 	command -v "$t" >/dev/null || fail "needs $t (util-linux, fdisk, gdisk, e2fsprogs)"
 done
 start=$SECONDS
-first_boot=$SRC/nix/first-boot.sh
 expr=$SRC/tests/nix/test.nix
 
 stage_mkr2simg "$exe" "$W/mkr2simg"
+
+# nixpkgs package (attribute) -> the Debian packages with its binaries
+declare -A PACKAGES=(
+	[coreutils]=coreutils
+	[util-linux]="util-linux fdisk mount"
+	[e2fsprogs]=e2fsprogs
+	[gnused]=sed
+	[nix]=nix-bin
+)
+pkgs=$W/pkgs
+bin_dirs='{'
+for p in "${!PACKAGES[@]}"; do
+	mkdir -p "$pkgs/$p/bin"
+	# shellcheck disable=SC2086 # a list of package names
+	dpkg -L ${PACKAGES[$p]} | grep -E '/s?bin/[^/]+$' | while IFS= read -r f; do
+		[ -x "$f" ] && [ ! -d "$f" ] && ln -sf "$f" "$pkgs/$p/bin/${f##*/}"
+	done
+	bin_dirs+=" \"$p\" = \"$pkgs/$p\";"
+done
+bin_dirs+=' }'
+stage2_path=$pkgs/coreutils/bin:$pkgs/util-linux/bin
+# The module's wrapper, built with those packages.
+nb --argstr mkr2simgDir "$W/mkr2simg" --arg binDirs "$bin_dirs" \
+	-o "$W/post-boot" "$SRC/tests/nix/module-stub.nix" -A postBootCommands >"$W/post-boot.out"
+first_boot=$(grep -o '/nix/store/[a-z0-9]*-r2s-first-boot' "$(cat "$W/post-boot.out")" | head -n 1)
+[ -x "$first_boot" ] || fail "no r2s-first-boot in the module's postBootCommands"
+note "r2s-first-boot: $first_boot; stage 2 PATH: $stage2_path"
+# first_boot ARGS...: the wrapper as stage 2 runs it
+run_first_boot() { PATH=$stage2_path "$first_boot" "$@"; }
+
 args=(--argstr mkr2simgDir "$W/mkr2simg" --arg zstd false)
 nb "${args[@]}" -o "$W/result" "$expr" -A images.a -A toplevel >"$W/outs"
 mapfile -t outs <"$W/outs"
@@ -149,14 +186,17 @@ if [ -n "$loop" ]; then
 		online=no
 		note "NOTE: no CAP_SYS_RESOURCE here, so the kernel refuses online ext4 resizing;" \
 			"resize2fs is stubbed during first-boot.sh and run offline afterwards"
-		printf '#!/bin/sh\necho "$@" >> %q/resize2fs.calls\n' "$W" >"$W/bin/resize2fs"
-		chmod +x "$W/bin/resize2fs"
+		# in the module's e2fsprogs, which comes first on the wrapper's PATH
+		rm -f "$pkgs/e2fsprogs/bin/resize2fs"
+		printf '#!/bin/sh\necho "$@" >> %q/resize2fs.calls\n' "$W" >"$pkgs/e2fsprogs/bin/resize2fs"
+		chmod +x "$pkgs/e2fsprogs/bin/resize2fs"
 	fi
-	note "[$((SECONDS - start)) s] first-boot.sh --root $mnt on $loop (card $((card_sectors / 2048)) MiB)"
-	PATH=$W/bin:$PATH bash "$first_boot" --root "$mnt" --system "$toplevel" 2>"$W/first-boot.log" ||
+	note "[$((SECONDS - start)) s] r2s-first-boot --root $mnt on $loop (card $((card_sectors / 2048)) MiB)"
+	run_first_boot --root "$mnt" --system "$toplevel" 2>"$W/first-boot.log" ||
 		{ cat "$W/first-boot.log" >&2; fail "first-boot.sh failed"; }
 	cat "$W/first-boot.log" >&2
 	grep -q 'could not grow' "$W/first-boot.log" && fail "first-boot.sh could not grow the root partition"
+	grep -q 'command not found' "$W/first-boot.log" && fail "first-boot.sh calls a tool the module does not provide"
 	check_table "$loop"
 	part_bytes=$(((last_lba + 1 - p2_start) * 512))
 	[ "$(blockdev --getsize64 "${loop}p2")" -eq "$part_bytes" ] ||
@@ -169,7 +209,7 @@ if [ -n "$loop" ]; then
 
 	# Later boots: nothing to do.
 	before=$(sfdisk --dump "$loop" | sha256sum)
-	bash "$first_boot" --root "$mnt" --system "$toplevel" 2>"$W/second.log" || fail "second run failed"
+	run_first_boot --root "$mnt" --system "$toplevel" 2>"$W/second.log" || fail "second run failed"
 	[ ! -s "$W/second.log" ] || { cat "$W/second.log" >&2; fail "the second run did something"; }
 	[ "$(sfdisk --dump "$loop" | sha256sum)" = "$before" ] || fail "the second run changed the partition table"
 
@@ -197,7 +237,7 @@ else
 	debugfs -R "rdump / $W/tree" "$W/p2.img" >/dev/null 2>&1
 	rm -rf "$W/tree/lost+found"
 	[ -f "$W/tree/nix-path-registration" ] || fail "could not extract the root file system"
-	bash "$first_boot" --root "$W/tree" --system "$toplevel" --no-grow 2>"$W/first-boot.log" ||
+	run_first_boot --root "$W/tree" --system "$toplevel" --no-grow 2>"$W/first-boot.log" ||
 		{ cat "$W/first-boot.log" >&2; fail "first-boot.sh --no-grow failed"; }
 	check_registered "$W/tree"
 fi

@@ -13,10 +13,12 @@
 # one the module's own mkDefault.
 { mkr2simgDir
 , compressImage ? true
+, loaderTimeout ? 5   # boot.loader.timeout (null: wait for a choice)
+, binDirs ? { }       # package name -> prefix with bin/ (see stub-nixpkgs.nix)
 }:
 let
   t = import ./test.nix { inherit mkr2simgDir; };
-  stub = import ./stub-nixpkgs.nix { inherit (t) mkr2simg; uboot = t.ubootPair; };
+  stub = import ./stub-nixpkgs.nix { inherit (t) mkr2simg; uboot = t.ubootPair; inherit binDirs; };
 
   module = import ../../nix/sd-image.nix;
   m = module { inherit config; inherit (stub) lib pkgs; };
@@ -30,8 +32,8 @@ let
     sdImage = defaults // sdImageOverrides;
     system.build.toplevel = t.toplevel;
     system.nixos.label = "24.05.test";
-    nix.package.out = "/usr";
-    boot.loader.timeout = 5;
+    nix.package.out = binDirs.nix or "/usr";
+    boot.loader.timeout = loaderTimeout;
     hardware.deviceTree.name = m.config.hardware.deviceTree.name;
   };
 

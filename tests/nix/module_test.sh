@@ -60,6 +60,10 @@ expect "hardware.deviceTree.name" "$(ev m.moduleConfig.hardware.deviceTree.name)
 expect "storePaths" "$(ev '(map (p: p.name)) m.moduleConfig.sdImage.storePaths')" '["nixos-system-r2s-nix-test-24.05"]'
 expect "U-Boot default" "$(ev '(a: { inherit (a) defconfig filesToInstall; }) m.options.sdImage.uboot.default.stubArgs')" \
 	'{"defconfig":"nanopi-r2s-rk3328_defconfig","filesToInstall":["u-boot.itb","idbloader.img","u-boot-rockchip.bin"]}'
+# the default U-Boot moves ramdisk_addr_r (tests/boot/uboot_test.sh proves
+# the script on U-Boot's source)
+expect "U-Boot default memory map" \
+	"$(ev '(p: builtins.isList (builtins.match "sh /nix/store/[a-z0-9]+-uboot-memory-map[.]sh [.]" p)) m.options.sdImage.uboot.default.stubArgs.prePatch')" true
 # sdImage.package: pkgs.buildPackages.mkr2simg, else this repository's package.nix
 expect "sdImage.package is pkgs.buildPackages.mkr2simg" \
 	"$(ev 'toString m.options.sdImage.package.default == toString m.t.mkr2simg')" true
@@ -96,6 +100,16 @@ SOURCE_DATE_EPOCH=1 "$exe" -q --toplevel "$toplevel" --registration "$ci/registr
 	--root-headroom 64M "$ci/store-paths" "$W/manual.img"
 cmp "$W/manual.img" "$W/module.img" >&2 || fail "the module's image differs from mkr2simg run by hand with its options"
 rm -f "$W/manual.img" "$W/module.img"
+
+# ---- boot.loader.timeout = null ------------------------------------------------------------
+# NixOS's extlinux builder writes TIMEOUT 0 (wait for a choice) for null;
+# the module once let mkr2simg's default (1 s: TIMEOUT 10) stand instead.
+nb --argstr mkr2simgDir "$W/mkr2simg" --arg compressImage false --arg loaderTimeout null \
+	-o "$W/result-null" "$expr" -A image >"$W/outs-null"
+null_img=$(cat "$W/outs-null")/sd-image/$name
+p1=$(sfdisk --json "$null_img" | jq '.partitiontable.partitions[0].start')
+timeout_line=$(debugfs -R 'cat /extlinux/extlinux.conf' "$null_img?offset=$((p1 * 512))" 2>/dev/null | grep '^TIMEOUT')
+expect "boot.loader.timeout = null: extlinux.conf's TIMEOUT" "$timeout_line" "TIMEOUT 0"
 
 # ---- first boot ----------------------------------------------------------------------------
 first_boot=$(grep -o '/nix/store/[a-z0-9]*-r2s-first-boot' "$post_boot" | head -n 1)

@@ -16,6 +16,10 @@
 { mkr2simg ? null   # what pkgs.mkr2simg is (null: no such attribute)
 , uboot ? null      # what pkgs.buildUBoot returns
 , system ? builtins.currentSystem
+  # Prefixes to use instead of "/usr" for some packages, by attribute name
+  # (e.g. { gnused = "/tmp/x/gnused"; } with the sed of Debian's package in
+  # its bin/), so that a PATH built from them holds only those binaries.
+, binDirs ? { }
 }:
 let
   host = "/usr";
@@ -78,8 +82,11 @@ let
 
     # host prefixes
     meson = host; ninja = host; pkg-config = host;
-    e2fsprogs = host; libuuid = host; zlib = host; xxHash = host; cmocka = host;
-    coreutils = host; jq = host; zstd = host; util-linux = host;
+    e2fsprogs = binDirs.e2fsprogs or host; libuuid = host; zlib = host; xxHash = host; cmocka = host;
+    jq = host; zstd = host;
+    coreutils = binDirs.coreutils or host;
+    util-linux = binDirs.util-linux or host;
+    gnused = binDirs.gnused or host;
     bash = "/";
     armTrustedFirmwareRK3328 = "/nonexistent-atf";
 

@@ -1,0 +1,178 @@
+/*
+ * test_output.c - output.c: what OUTPUT may be, and that no run leaves
+ * anything but a finished image.
+ *
+ * OUTPUT is a new name or an existing regular file (replaced) in an
+ * existing folder, never a device, fifo, symlink, directory or one of
+ * the inputs.  The file is written unnamed (O_TMPFILE) and gets its name
+ * when published; where O_TMPFILE is missing (forced here with
+ * OUTPUT_NO_TMPFILE) a locked .mkr2simg-* temporary is renamed instead,
+ * and temporaries that nobody holds locked (killed runs) are removed by
+ * the next run, while a live run's are kept.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "tmptree.h"
+
+#include <dirent.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include "output.h"
+
+/* Entries of the tree's root, "." and ".." not counted. */
+static int entries(struct tmptree *t)
+{
+	DIR *d = opendir(tmptree_path(t, ""));
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	closedir(d);
+	return n;
+}
+
+static void expect_refused(struct tmptree *t, const char *rel,
+			   const char *const *inputs, size_t n,
+			   const char *want)
+{
+	struct mk_err e = { "" };
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", tmptree_path(t, rel));
+	assert_int_equal(output_check(path, inputs, n, &e), -1);
+	if (!strstr(e.msg, want))
+		fail_msg("%s: '%s' lacks '%s'", rel, e.msg, want);
+}
+
+static void test_check(void **state)
+{
+	struct tmptree *t = *state;
+	struct mk_err e = { "" };
+	char in[PATH_MAX], path[PATH_MAX];
+	const char *inputs[] = { NULL, "-", in };
+
+	tmptree_file(t, "closure", "x", 0644);
+	tmptree_file(t, "old.img", "old", 0644);
+	tmptree_mkdir(t, "dir", 0755);
+	tmptree_symlink(t, "link", "old.img");
+	assert_int_equal(mkfifo(tmptree_path(t, "fifo"), 0644), 0);
+	assert_int_equal(mknod(tmptree_path(t, "null"), S_IFCHR | 0644,
+			       makedev(1, 3)), 0);
+	snprintf(in, sizeof(in), "%s", tmptree_path(t, "closure"));
+	expect_refused(t, "fifo", inputs, 3, "is a fifo");
+	expect_refused(t, "null", inputs, 3, "is a character device");
+	expect_refused(t, "link", inputs, 3, "is a symlink");
+	expect_refused(t, "dir", inputs, 3, "is a directory");
+	expect_refused(t, "closure", inputs, 3, "is the input");
+	expect_refused(t, "nowhere/x.img", inputs, 3, "folder");
+	expect_refused(t, "old.img/x.img", inputs, 3, "is a regular file");
+	snprintf(path, sizeof(path), "%s", tmptree_path(t, "old.img"));
+	assert_int_equal(output_check(path, inputs, 3, &e), 0);
+	snprintf(path, sizeof(path), "%s", tmptree_path(t, "new.img"));
+	assert_int_equal(output_check(path, inputs, 3, &e), 0);
+}
+
+static void write_and_publish(struct tmptree *t, int flags)
+{
+	struct mk_output out;
+	struct mk_err e = { "" };
+	char path[PATH_MAX], buf[8] = "";
+	int fd;
+
+	snprintf(path, sizeof(path), "%s", tmptree_path(t, "out.img"));
+	assert_int_equal(output_open(&out, path, flags, NULL, NULL, &e), 0);
+	assert_int_equal(entries(t), (flags & OUTPUT_NO_TMPFILE) ? 2 : 1);
+	assert_int_equal(pwrite(out.fd, "image", 5, 0), 5);
+	assert_int_equal(output_publish(&out, &e), 0);
+	output_discard(&out);
+	assert_int_equal(entries(t), 1); /* only out.img */
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, buf, sizeof(buf)), 5);
+	assert_string_equal(buf, "image");
+	close(fd);
+}
+
+static void test_publish_unnamed(void **state)
+{
+	struct tmptree *t = *state;
+
+	tmptree_file(t, "out.img", "older", 0600); /* replaced */
+	write_and_publish(t, 0);
+}
+
+static void test_publish_named(void **state)
+{
+	struct tmptree *t = *state;
+
+	tmptree_file(t, "out.img", "older", 0600);
+	write_and_publish(t, OUTPUT_NO_TMPFILE);
+}
+
+static void test_discard_leaves_nothing(void **state)
+{
+	struct tmptree *t = *state;
+	struct mk_output out;
+	struct mk_err e = { "" };
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s", tmptree_path(t, "out.img"));
+	for (int flags = 0; flags <= OUTPUT_NO_TMPFILE; flags++) {
+		assert_int_equal(output_open(&out, path, flags, NULL, NULL, &e),
+				 0);
+		output_discard(&out);
+		assert_int_equal(entries(t), 0);
+	}
+}
+
+/* A killed run's temporary is unlocked: removed.  A live run holds its
+ * lock: kept. */
+static void test_stale_temporaries(void **state)
+{
+	struct tmptree *t = *state;
+	struct mk_output out;
+	struct mk_err e = { "" };
+	char path[PATH_MAX];
+	int live;
+
+	tmptree_file(t, OUTPUT_TEMP_PREFIX "dead01", "old run", 0600);
+	tmptree_file(t, OUTPUT_TEMP_PREFIX "live01", "running", 0600);
+	tmptree_file(t, ".other", "not ours", 0600);
+	live = open(tmptree_path(t, OUTPUT_TEMP_PREFIX "live01"), O_RDONLY);
+	assert_true(live >= 0);
+	assert_int_equal(flock(live, LOCK_EX), 0);
+	snprintf(path, sizeof(path), "%s", tmptree_path(t, "out.img"));
+	assert_int_equal(output_open(&out, path, 0, NULL, NULL, &e), 0);
+	assert_int_equal(access(tmptree_path(t, OUTPUT_TEMP_PREFIX "dead01"),
+				F_OK), -1);
+	assert_int_equal(access(tmptree_path(t, OUTPUT_TEMP_PREFIX "live01"),
+				F_OK), 0);
+	assert_int_equal(access(tmptree_path(t, ".other"), F_OK), 0);
+	output_discard(&out);
+	close(live);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, tmptree_setup, \
+					     tmptree_teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_check),
+		T(test_publish_unnamed),
+		T(test_publish_named),
+		T(test_discard_leaves_nothing),
+		T(test_stale_temporaries),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
