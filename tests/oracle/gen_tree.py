@@ -34,6 +34,8 @@ Some seeds are fixed big cases (also at the fast scale), see SPECIAL:
   5368   (long scale: every seed divisible by 5 too) a 5 GiB sparse file
   4096   6,000 files of one size whose first and last 4 KiB are equal and
          whose middles differ (dedup must not compare them pairwise)
+  1360   files of 1,500-20,000 extents (data, hole, zero-block patterns):
+         extent trees of depth 1 and 2
 
 Paths stay below MAX_REL bytes below the store root so that every tool
 (and debugfs rdump) can name them with PATH_MAX-limited paths.
@@ -63,6 +65,7 @@ SPECIAL = {
     64999: "subdirs64999",
     5368: "sparse5g",
     4096: "twins6000",
+    1360: "extents",
 }
 
 SCALES = {
@@ -422,6 +425,16 @@ class Gen:
                     self.write_file(d + b"/%04d" % i, len(data), [(0, data)], 0o444)
             # and one true twin of the first, so there is one group to find
             self.write_file(p + b"/twin", len(data), [(0, data)], 0o444)
+        elif kind == "extents":
+            # every other block non-zero (one byte), the rest host holes or
+            # written zeros: one extent per data block
+            for n, gap in ((3001, "hole"), (3001, "zero"), (40001, "hole"), (1361, "mixed")):
+                plan = []
+                for b in range(0, n, 2):
+                    plan.append((b * BLOCK + self.rng.randrange(BLOCK), b"\x01"))
+                    if gap == "zero" or (gap == "mixed" and b % 4 == 0):
+                        plan.append(((b + 1) * BLOCK, bytes(BLOCK)))
+                self.write_file(p + b"/%d-%s" % (n, gap.encode()), n * BLOCK - 7, plan, 0o444)
         elif kind == "sparse5g":
             self.sparse_file(p + b"/five-gib", 5 << 30, 0o644)
         return base
