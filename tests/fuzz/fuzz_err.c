@@ -77,6 +77,25 @@ static int ends_with(const char *s, const char *tail)
 	return ls >= lt && strcmp(s + ls - lt, tail) == 0;
 }
 
+/* The shortened word `got` (`glen` bytes) is the head of `word` (`wlen`
+ * bytes), "...", and its tail, the two within a byte of each other (the
+ * word may hold "..." itself, so the cut is looked for where it must be). */
+static void check_word_middle(const char *word, size_t wlen, const char *got,
+			      size_t glen)
+{
+	const size_t dots = strlen(ELLIPSIS);
+	size_t kept = glen >= dots ? glen - dots : 0, h;
+
+	for (h = kept / 2; glen >= dots && h <= (kept + 1) / 2; h++)
+		if (memcmp(got + h, ELLIPSIS, dots) == 0 &&
+		    strncmp(got, word, h) == 0 &&
+		    memcmp(got + h + dots, word + wlen - (kept - h),
+			   kept - h) == 0)
+			return;
+	fuzz_fail("'%.*s' is not the middle of '%.*s' cut out", (int)glen, got,
+		  (int)wlen, word);
+}
+
 /* `out` (of a `size`-byte buffer) as err.h promises for `esc`. */
 static void check_fit(const char *esc, const char *out, size_t size)
 {
@@ -101,6 +120,8 @@ static void check_fit(const char *esc, const char *out, size_t size)
 	    !strstr(out + start, ELLIPSIS))
 		fuzz_fail("'%s' in %zu bytes lost more than its longest word's "
 			  "middle: '%s'", esc, size, out);
+	check_word_middle(esc + start, wlen, out + start,
+			  size - 1 - start - (len - start - wlen));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -30,11 +30,14 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/corpus" "$work/tmp"
 
 # TMPDIR: the toplevel harness makes its private store root there.
+# libFuzzer's own exit code for a crash is 77, which meson reads as a
+# skip: a crash must fail the test, so it is 1 here.
 TMPDIR="$work/tmp" \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 nice -n 10 "$fuzzer" \
 	-runs="${FUZZ_SMOKE_RUNS:-100000}" \
 	-max_total_time="${FUZZ_SMOKE_SECONDS:-15}" \
 	-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	-error_exitcode=1 -timeout_exitcode=1 \
 	-artifact_prefix="$artifacts/$name-" \
 	"$work/corpus" "$seeds"
