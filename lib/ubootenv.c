@@ -153,7 +153,9 @@ int ubootenv_get_addr(const struct ubootenv *env, const char *name,
 	*out = n;
 	return 1;
 bad:
-	return mk_fail(e, "%s=%s in the bootloader's environment is not a "
+	/* The name stands alone, so a long value shortened in the middle of
+	 * the message never takes the name with it. */
+	return mk_fail(e, "%s in the bootloader's environment is '%s', not a "
 		       "hexadecimal address, so U-Boot cannot load there",
 		       name, v);
 }
