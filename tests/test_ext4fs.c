@@ -385,6 +385,27 @@ static void test_min_size_holds(void **state)
 	}
 }
 
+/* A failure is -1 (the one convention), with a message naming it. */
+static void test_full_filesystem_fails(void **state)
+{
+	struct fs_fixture *f = *state;
+	struct ext4fs_spec spec = { .label = "SMALL", .time = 1,
+				    .offset = IMAGE_OFFSET, .size = FS_BYTES,
+				    .inodes = 64 };
+	struct ext4fs_stats st;
+	struct mk_err e = { "" };
+
+	f->content = malloc(FS_BYTES);
+	assert_non_null(f->content);
+	memset(f->content, 'x', FS_BYTES);
+	inline_file(f->root, "too-big", f->content, FS_BYTES);
+	assert_int_equal(fst_sort(f->root, &e), 0);
+	assert_int_equal(ext4fs_add_lost_found(f->root, 1, &e), 0);
+	assert_int_equal(ext4fs_write(f->image, f->fd, &spec, f->root, NULL,
+				      &st, &e), -1);
+	assert_non_null(strstr(e.msg, "SMALL filesystem is full"));
+}
+
 #define FS_TEST(t) cmocka_unit_test_setup_teardown(t, fs_setup, fs_teardown)
 
 int main(void)
@@ -398,6 +419,7 @@ int main(void)
 		FS_TEST(test_inode_tables_not_claimed_zeroed),
 		FS_TEST(test_directory_blocks),
 		FS_TEST(test_min_size_holds),
+		FS_TEST(test_full_filesystem_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
