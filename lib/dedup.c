@@ -357,17 +357,26 @@ static int suspect_visit(struct fst_node *n, void *ctx)
 	return visit_files(n, ctx, note_suspect);
 }
 
-/* Same size, mode and sample hash; then walk order. */
-static int cmp_sample(const void *a, const void *b, void *ctx)
+/* Files ordered by size, then mode: what every grouping sorts by first. */
+static int cmp_size_kind(const struct rec *recs, uint32_t a, uint32_t b)
 {
-	const struct sample *x = a, *y = b;
-	const struct rec *recs = ctx;
-	const struct rec *rx = &recs[x->index], *ry = &recs[y->index];
+	const struct rec *rx = &recs[a], *ry = &recs[b];
 
 	if (rx->size != ry->size)
 		return rx->size < ry->size ? -1 : 1;
 	if (rx->kind != ry->kind)
 		return rx->kind < ry->kind ? -1 : 1;
+	return 0;
+}
+
+/* Same size, mode and sample hash; then walk order. */
+static int cmp_sample(const void *a, const void *b, void *ctx)
+{
+	const struct sample *x = a, *y = b;
+	int c = cmp_size_kind(ctx, x->index, y->index);
+
+	if (c)
+		return c;
 	if (x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
 	return x->index < y->index ? -1 : x->index > y->index;
@@ -416,13 +425,10 @@ static int add_pair(struct pair **v, size_t *n, size_t *cap, uint32_t index,
 static int cmp_full(const void *a, const void *b, void *ctx)
 {
 	const struct suspect *x = a, *y = b;
-	const struct rec *recs = ctx;
-	const struct rec *rx = &recs[x->index], *ry = &recs[y->index];
+	int c = cmp_size_kind(ctx, x->index, y->index);
 
-	if (rx->size != ry->size)
-		return rx->size < ry->size ? -1 : 1;
-	if (rx->kind != ry->kind)
-		return rx->kind < ry->kind ? -1 : 1;
+	if (c)
+		return c;
 	if (x->hash.high64 != y->hash.high64)
 		return x->hash.high64 < y->hash.high64 ? -1 : 1;
 	if (x->hash.low64 != y->hash.low64)

@@ -7,6 +7,7 @@
  * encoder gives the same bytes on any host.
  */
 #include "gpt.h"
+#include "util.h"
 
 #include <endian.h>
 #include <stddef.h>
@@ -122,22 +123,12 @@ static const unsigned guid_fields[] = { 4, 2, 2, 2, 6 };
 #define HEX_DIGIT_BITS 4
 #define HEX_DIGIT_MASK 0x0F
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Two hex digits -> 0..255, or -1; never reads past a NUL. */
 static int hex_byte(const char *s)
 {
-	int hi = hex_value(s[0]);
-	int lo = hi < 0 ? -1 : hex_value(s[1]);
+	int hi = mk_hex_value(s[0]);
+	int lo = hi < 0 ? -1 : mk_hex_value(s[1]);
 
 	return lo < 0 ? -1 : (hi << HEX_DIGIT_BITS) | lo;
 }

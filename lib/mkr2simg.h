@@ -21,6 +21,17 @@ extern "C" {
 
 #define MKR2SIMG_TIMEOUT_NONE (-1) /* timeout_seconds: no timeout */
 
+/*
+ * The library is built with hidden visibility (meson.build); only what
+ * carries MKR2SIMG_API is exported.  MKR2SIMG_BUILDING is defined only
+ * while compiling libmkr2simg itself, so callers see a plain declaration.
+ */
+#if defined(MKR2SIMG_BUILDING) && defined(__GNUC__)
+#define MKR2SIMG_API __attribute__((visibility("default")))
+#else
+#define MKR2SIMG_API
+#endif
+
 enum mkr2simg_log_level {
 	MKR2SIMG_LOG_WARN = 0, /* something the user should know */
 	MKR2SIMG_LOG_INFO = 1, /* one line per major step */
@@ -81,20 +92,21 @@ struct mkr2simg_summary {
 };
 
 /* Fills `o` with the documented defaults. */
-void mkr2simg_options_init(struct mkr2simg_options *o);
+MKR2SIMG_API void mkr2simg_options_init(struct mkr2simg_options *o);
 
 /*
  * Writes the image.  Returns 0, or -1 with a one-line message in `err`
  * naming the file or path at fault; on failure no output file is left.
  */
-int mkr2simg_build(const struct mkr2simg_options *o,
-		   struct mkr2simg_summary *summary, char *err, size_t errlen);
+MKR2SIMG_API int mkr2simg_build(const struct mkr2simg_options *o,
+				struct mkr2simg_summary *summary,
+				char *err, size_t errlen);
 
 /*
  * Parses "512M", "2G", "1048576", "64K" (powers of 1024).  Returns 0,
  * or -1 when the text is not a size.
  */
-int mkr2simg_parse_size(const char *text, uint64_t *bytes);
+MKR2SIMG_API int mkr2simg_parse_size(const char *text, uint64_t *bytes);
 
 #ifdef __cplusplus
 }

@@ -155,26 +155,48 @@ static int in_closure(const struct mk_closure *c, const char *resolved)
 	return found;
 }
 
+/* What the symlink `inside` (absolute, as seen inside `root`) says, in
+ * `target` ("" when it is no symlink).  Its parent is resolved inside
+ * the root first: "toplevel/dtbs/x.dtb" read on the host as is would
+ * follow dtbs's absolute link on the host, not inside --store-root. */
+static void link_target(const char *root, const char *inside, char *target,
+			size_t size)
+{
+	const char *slash = strrchr(inside, '/');
+	char *parent = mk_strndup(inside, (size_t)(slash - inside));
+	char *resolved = NULL, *link = NULL, *host = NULL;
+	struct mk_err ignored;
+	ssize_t n;
+
+	target[0] = '\0';
+	if (parent && toplevel_resolve(root, parent, &resolved, &ignored) == 0 &&
+	    (link = mk_path_join(resolved, slash + 1)) != NULL &&
+	    (host = host_path(root, link)) != NULL &&
+	    (n = readlink(host, target, size - 1)) > 0)
+		target[n] = '\0';
+	free(parent);
+	free(resolved);
+	free(link);
+	free(host);
+}
+
 /* Fails unless toplevel/`entry`, resolved to `resolved`, stays inside
  * the closure; names the link and what it points to. */
 static int confine(const char *root, const struct mk_closure *c,
 		   const char *toplevel, const char *entry,
 		   const char *resolved, struct mk_err *e)
 {
-	char *inside, *host, target[PATH_MAX] = "";
-	ssize_t n;
+	char *inside, target[PATH_MAX] = "";
 
 	if (in_closure(c, resolved))
 		return 0;
 	inside = mk_path_join(toplevel, entry);
-	host = inside ? host_path(root, inside) : NULL;
-	if (host && (n = readlink(host, target, sizeof(target) - 1)) > 0)
-		target[n] = '\0';
+	if (inside)
+		link_target(root, inside, target, sizeof(target));
 	mk_fail(e, "%s -> %s: '%s' must resolve into a store path of the "
 		"closure, not to %s", inside ? inside : entry,
 		target[0] ? target : resolved, entry, resolved);
 	free(inside);
-	free(host);
 	return -1;
 }
 

@@ -130,16 +130,6 @@ const char *ubootenv_get(const struct ubootenv *env, const char *name)
 	return NULL;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 int ubootenv_get_addr(const struct ubootenv *env, const char *name,
 		      uint64_t *out, struct mk_err *e)
@@ -156,14 +146,16 @@ int ubootenv_get_addr(const struct ubootenv *env, const char *name,
 	if (*p == '\0')
 		goto bad;
 	for (; *p; p++) {
-		if ((d = hex_digit(*p)) < 0 || n > (UINT64_MAX >> 4))
+		if ((d = mk_hex_value(*p)) < 0 || n > (UINT64_MAX >> 4))
 			goto bad;
 		n = n << 4 | (uint64_t)d;
 	}
 	*out = n;
 	return 1;
 bad:
-	return mk_fail(e, "%s=%s in the bootloader's environment is not a "
+	/* The name stands alone, so a long value shortened in the middle of
+	 * the message never takes the name with it. */
+	return mk_fail(e, "%s in the bootloader's environment is '%s', not a "
 		       "hexadecimal address, so U-Boot cannot load there",
 		       name, v);
 }

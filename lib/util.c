@@ -58,6 +58,17 @@ static int read_fd(int fd, const char *name, uint64_t max,
 	return 0;
 }
 
+int mk_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 const char *mk_file_kind(mode_t mode)
 {
 	if (S_ISREG(mode))

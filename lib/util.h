@@ -36,6 +36,9 @@ int mk_read_all(const char *path, struct mk_buf *out, struct mk_err *e);
 int mk_open_regular(int at, const char *name, const char *shown,
 		    struct mk_err *e);
 
+/* The value of hex digit `c` (either case), or -1. */
+int mk_hex_value(char c);
+
 /* "regular file", "fifo", "character device", ... for a st_mode. */
 const char *mk_file_kind(mode_t mode);
 

@@ -30,7 +30,7 @@ static struct bootmem_map rock64(void)
 	char path[4096];
 	struct mk_err e = { "" };
 	struct ubootenv env;
-	struct bootmem_map m;
+	struct bootmem_map m = { 0 };
 
 	assert_non_null(dir);
 	snprintf(path, sizeof(path), "%s/rock64-rk3328.env", dir);

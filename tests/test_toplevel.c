@@ -524,6 +524,24 @@ static void test_load_dtb_link_outside(void **state)
 	expect_load_fail(t, "rockchip/evil.dtb", "evil.dtb", "/etc/hostname");
 }
 
+/*
+ * The message names the device tree link's own target, read inside the
+ * store root.  dtbs is an absolute link, which the host would follow to
+ * its own /nix/store rather than the tree's had toplevel.c read
+ * "toplevel/dtbs/rockchip/evil.dtb" as is (found by fuzz_toplevel).
+ */
+static void test_load_dtb_link_read_inside(void **state)
+{
+	struct tmptree *t = *state;
+
+	tmptree_mkdir(t, "etc", 0755);
+	tmptree_file(t, "etc/hostname", "host", 0644);
+	tmptree_symlink(t, R(DTB "/rockchip/evil.dtb"),
+			"../../../../etc/hostname");
+	expect_load_fail(t, "rockchip/evil.dtb", "-> ../../../../etc/hostname",
+			 "not to /etc/hostname");
+}
+
 static void expect_dtb_refused(struct tmptree *t, const char *dtb,
 			       const char *why)
 {
@@ -583,6 +601,7 @@ int main(void)
 		STORE_TEST(test_load_missing_dtb),
 		STORE_TEST(test_load_outside_store),
 		STORE_TEST(test_load_dtb_link_outside),
+		STORE_TEST(test_load_dtb_link_read_inside),
 		STORE_TEST(test_load_dtb_name),
 	};
 
