@@ -14,9 +14,8 @@ Owns the random store trees of the oracle (issue 8): given a seed, writes
 The same seed and scale give the same tree (names, bytes, holes, modes,
 mtimes, hard links) on any machine, with this version of the generator (a
 change here may give a seed another tree; the fixed seeds below keep their
-big case).  Random store paths hold: names of
-1-255 bytes of any byte but '/' and NUL (newlines, quotes, invalid UTF-8,
-255-byte names), deep paths, empty directories, large directories, files of
+big case).  Random store paths hold: names of 1-255 bytes of any byte but
+'/' and NUL (newlines, quotes, invalid UTF-8, 255-byte names), deep paths, empty directories, large directories, files of
 0 B up to 64 MiB (fast) or 5 GiB (long) made of random 4 KiB blocks,
 written zero blocks and host holes, symlinks of 1-4,095 bytes, identical
 files across store paths (dedup), files with equal size and equal first and
@@ -34,7 +33,7 @@ Some seeds are fixed big cases (also at the fast scale), see SPECIAL:
   5368   (long scale: every seed divisible by 5 too) a 5 GiB sparse file
   4096   6,000 files of one size whose first and last 4 KiB are equal and
          whose middles differ (dedup must not compare them pairwise)
-  1360   files of 1,500-20,000 extents (data, hole, zero-block patterns):
+  1360   files of 680-20,000 extents (data, hole, zero-block patterns):
          extent trees of depth 1 and 2
 
 Paths stay below MAX_REL bytes below the store root so that every tool
