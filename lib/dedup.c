@@ -249,24 +249,22 @@ static int same_bytes(const struct suspect *a, const struct suspect *b,
 static int full_hash(const struct suspect *f, uint64_t size, char *buf,
 		     XXH128_hash_t *hash, struct mk_err *e)
 {
-	XXH3_state_t *st = XXH3_createState();
-	int fd = st ? open_suspect(f, e) : -1;
+	XXH3_state_t st; /* XXH_INLINE_ALL: no allocation needed */
+	int fd = open_suspect(f, e);
 	uint64_t total = 0;
 	long n = 0;
 
-	if (!st)
-		return mk_fail(e, "out of memory");
-	if (fd >= 0)
-		XXH3_128bits_reset(st);
-	while (fd >= 0 && (n = read_suspect(f, fd, buf, e)) > 0) {
-		XXH3_128bits_update(st, buf, (size_t)n);
+	if (fd < 0)
+		return -1;
+	XXH3_INITSTATE(&st);
+	XXH3_128bits_reset(&st);
+	while ((n = read_suspect(f, fd, buf, e)) > 0) {
+		XXH3_128bits_update(&st, buf, (size_t)n);
 		total += (uint64_t)n;
 	}
-	if (fd >= 0)
-		close(fd);
-	*hash = XXH3_128bits_digest(st);
-	XXH3_freeState(st);
-	if (fd < 0 || n < 0)
+	close(fd);
+	*hash = XXH3_128bits_digest(&st);
+	if (n < 0)
 		return -1;
 	if (total != size)
 		return mk_fail(e, "%s: changed size while reading",
@@ -386,8 +384,7 @@ static int same_key(const struct dedup *d, const struct sample *x,
 		    const struct sample *y)
 {
 	return x->hash == y->hash &&
-	       d->recs[x->index].size == d->recs[y->index].size &&
-	       d->recs[x->index].kind == d->recs[y->index].kind;
+	       cmp_size_kind(d->recs, x->index, y->index) == 0;
 }
 
 /* Sorts the samples into runs of equal key and marks every file of a
@@ -440,8 +437,7 @@ static int same_full(const struct dedup *d, const struct suspect *x,
 		     const struct suspect *y)
 {
 	return XXH128_isEqual(x->hash, y->hash) &&
-	       d->recs[x->index].size == d->recs[y->index].size &&
-	       d->recs[x->index].kind == d->recs[y->index].kind;
+	       cmp_size_kind(d->recs, x->index, y->index) == 0;
 }
 
 static int link_to(struct resolve *r, uint32_t index, uint32_t owner)
@@ -576,6 +572,10 @@ int dedup_resolve(struct dedup *d, struct fst_node *root,
 		return ncand == 0 ? 0 : -1;
 	if (mark_suspects(d) == 0)
 		return 0;
+	/* Grouping goes by the suspects' whole-file hashes from here on. */
+	free(d->samples);
+	d->samples = NULL;
+	d->nsamples = d->samples_cap = 0;
 	if (walk_files(&r, root, suspect_visit) || group_suspects(&r))
 		return -1;
 	free_suspects(d);

@@ -63,9 +63,7 @@ struct build {
 	struct fst_node *root_tree, *boot_tree;
 	struct mk_layout layout;
 	struct mk_ids ids;
-	struct mk_output out;
-	char *io_path;  /* the image for libext2fs: /proc/self/fd/N */
-	int fd;         /* out.fd */
+	struct mk_output out; /* the image being written */
 };
 
 static void say(struct build *b, enum mkr2simg_log_level level,
@@ -551,16 +549,8 @@ static int check_output(struct build *b)
 
 static int open_output(struct build *b)
 {
-	if (output_open(&b->out, b->o->output, 0, b->o->tempfile, b->o->user,
-			&b->e))
-		return -1;
-	b->fd = b->out.fd;
-	/* libext2fs opens the image by name; an unnamed file has one here. */
-	if (asprintf(&b->io_path, "/proc/self/fd/%d", b->fd) < 0) {
-		b->io_path = NULL;
-		return mk_fail(&b->e, "out of memory");
-	}
-	return 0;
+	return output_open(&b->out, b->o->output, 0, b->o->tempfile,
+			   b->o->user, &b->e);
 }
 
 static int fail_write(struct build *b, int err)
@@ -598,9 +588,9 @@ static int write_gpt(struct build *b)
 		 l->root_start, l->root_size, IMAGE_ROOT_LABEL);
 	if (gpt_encode(&d, primary, backup, &b->e))
 		return -1;
-	err = mk_pwrite_all(b->fd, primary, sizeof(primary), 0);
+	err = mk_pwrite_all(b->out.fd, primary, sizeof(primary), 0);
 	if (!err)
-		err = mk_pwrite_all(b->fd, backup, sizeof(backup),
+		err = mk_pwrite_all(b->out.fd, backup, sizeof(backup),
 				       l->image_size - sizeof(backup));
 	return err ? fail_write(b, err) : 0;
 }
@@ -616,7 +606,7 @@ static int copy_blob(struct build *b, const struct layout_blob *blob,
 		return mk_fail_errno(&b->e, errno, "%s %s", blob->option,
 				     blob->path);
 	while (!err && (n = mk_read_full(in, buf, BLOB_CHUNK)) > 0) {
-		err = mk_pwrite_all(b->fd, buf, (size_t)n,
+		err = mk_pwrite_all(b->out.fd, buf, (size_t)n,
 				       blob->offset + done);
 		done += (uint64_t)n;
 	}
@@ -648,7 +638,7 @@ static int write_raw_area(struct build *b)
 	for (; rc == 0 && at < b->layout.boot_start; at += BLOB_CHUNK) {
 		uint64_t n = b->layout.boot_start - at;
 
-		err = mk_pwrite_all(b->fd, buf, n < BLOB_CHUNK ? n : BLOB_CHUNK,
+		err = mk_pwrite_all(b->out.fd, buf, n < BLOB_CHUNK ? n : BLOB_CHUNK,
 				    at);
 		rc = err ? fail_write(b, err) : 0;
 	}
@@ -681,7 +671,8 @@ static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 	memcpy(spec.hash_seed, seed, MK_UUID_SIZE);
 	say(b, MKR2SIMG_LOG_INFO, "writing %s (%llu MiB)", label,
 	    (unsigned long long)(size >> 20));
-	if (ext4fs_write(b->io_path, b->fd, &spec, tree,
+	/* libext2fs opens the image by name: the unnamed file's is fd_path. */
+	if (ext4fs_write(b->out.fd_path, b->out.fd, &spec, tree,
 			 is_root && b->dedup ? &links : NULL, st, &why))
 		return mk_fail(&b->e, "%s: partition %s: %s", b->o->output,
 			       label, why.msg);
@@ -693,7 +684,7 @@ static int write_image(struct build *b)
 	const struct mk_layout *l = &b->layout;
 	struct ext4fs_stats boot, root;
 
-	if (ftruncate(b->fd, (off_t)l->image_size) != 0)
+	if (ftruncate(b->out.fd, (off_t)l->image_size) != 0)
 		return fail_write(b, errno);
 	if (write_gpt(b) || write_raw_area(b) ||
 	    write_fs(b, b->boot_tree, IMAGE_BOOT_LABEL, b->ids.boot_fs_uuid,
@@ -734,14 +725,13 @@ int mkr2simg_build(const struct mkr2simg_options *o,
 
 	memset(&b, 0, sizeof(b));
 	b.o = o;
-	b.fd = b.out.fd = b.out.dir_fd = -1;
+	b.out.fd = b.out.dir_fd = -1;
 	b.sum = summary ? summary : &ignored;
 	memset(b.sum, 0, sizeof(*b.sum));
 	rc = run(&b);
 	if (rc && err && errlen)
 		mk_err_fit(b.e.msg, err, errlen);
 	output_discard(&b.out);
-	free(b.io_path);
 	fst_free(b.root_tree);
 	fst_free(b.boot_tree);
 	free(b.conf);

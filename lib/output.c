@@ -15,7 +15,6 @@
 
 #define TEMP_SUFFIX "XXXXXX"
 #define LINK_TRIES 100
-#define PROC_FD_PATH_MAX 64
 
 /* ---- checks ----------------------------------------------------- */
 
@@ -147,6 +146,24 @@ static int open_named(struct mk_output *out, struct mk_err *e)
 	return 0;
 }
 
+static int open_file(struct mk_output *out, int flags, struct mk_err *e)
+{
+	if (!(flags & OUTPUT_NO_TMPFILE)) {
+		out->fd = openat(out->dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+				 OUTPUT_MODE);
+		if (out->fd >= 0) {
+			/* Locked, so that a temporary name it may get at
+			 * the end is never taken for a stale one. */
+			flock(out->fd, LOCK_EX);
+			return 0;
+		}
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+			return mk_fail_errno(e, errno, "%s: cannot create the "
+					     "image in its folder", out->path);
+	}
+	return open_named(out, e);
+}
+
 int output_open(struct mk_output *out, const char *path, int flags,
 		void (*tempfile)(void *user, const char *path), void *user,
 		struct mk_err *e)
@@ -163,20 +180,11 @@ int output_open(struct mk_output *out, const char *path, int flags,
 		return mk_fail_errno(e, errno, "%s: cannot create the image in "
 				     "its folder", path);
 	remove_stale(out->dir_fd);
-	if (!(flags & OUTPUT_NO_TMPFILE)) {
-		out->fd = openat(out->dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
-				 OUTPUT_MODE);
-		if (out->fd >= 0) {
-			/* Locked, so that a temporary name it may get at
-			 * the end is never taken for a stale one. */
-			flock(out->fd, LOCK_EX);
-			return 0;
-		}
-		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-			return mk_fail_errno(e, errno, "%s: cannot create the "
-					     "image in its folder", path);
-	}
-	return open_named(out, e);
+	if (open_file(out, flags, e))
+		return -1;
+	snprintf(out->fd_path, sizeof(out->fd_path), "/proc/self/fd/%d",
+		 out->fd);
+	return 0;
 }
 
 /* ---- publishing --------------------------------------------------- */
@@ -184,10 +192,8 @@ int output_open(struct mk_output *out, const char *path, int flags,
 /* Gives the unnamed file the name `name` in the folder; errno on failure. */
 static int link_unnamed(struct mk_output *out, const char *name)
 {
-	char proc[PROC_FD_PATH_MAX];
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", out->fd);
-	if (linkat(AT_FDCWD, proc, out->dir_fd, name, AT_SYMLINK_FOLLOW) == 0)
+	if (linkat(AT_FDCWD, out->fd_path, out->dir_fd, name,
+		   AT_SYMLINK_FOLLOW) == 0)
 		return 0;
 	if (errno != ENOENT)
 		return errno;

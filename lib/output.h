@@ -28,6 +28,8 @@ struct mk_output {
 	int dir_fd;         /* the folder, open */
 	int fd;             /* the file being written */
 	char *temp;         /* named temporary in the folder, or NULL */
+	char fd_path[32];   /* "/proc/self/fd/N": the file by name, for
+			       whoever opens it again (libext2fs) */
 	void (*tempfile)(void *user, const char *path); /* see mkr2simg.h */
 	void *user;
 };
