@@ -6,15 +6,19 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mkr2simg.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
+#define PROGRESS_INTERVAL 0.1 /* seconds between progress lines */
+#define PROGRESS_WIDTH 79     /* a progress line is cut to this */
 
 enum long_only {
 	OPT_TOPLEVEL = 256, OPT_REGISTRATION, OPT_STORE_ROOT, OPT_IDBLOADER,
@@ -97,9 +101,35 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
+/* What the front end keeps between callbacks (the library's `user`). */
+struct cli {
+	int progress;          /* stderr is a terminal and not -q */
+	size_t shown;          /* width of the progress line on screen */
+	double start;          /* when the run started */
+	double phase_start;    /* when the current phase started */
+	double last;           /* when the progress line was last drawn */
+	int phase;             /* the phase last drawn, or -1 */
+};
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Removes the progress line so that other output starts clean. */
+static void clear_progress(struct cli *c)
+{
+	if (c->shown)
+		fprintf(stderr, "\r%*s\r", (int)c->shown, "");
+	c->shown = 0;
+}
+
 static void on_log(void *user, enum mkr2simg_log_level level, const char *msg)
 {
-	(void)user;
+	clear_progress(user);
 	fprintf(stderr, "mkr2simg: %s%s\n",
 		level == MKR2SIMG_LOG_WARN ? "warning: " : "", msg);
 }
@@ -229,15 +259,86 @@ static const char *human(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
+static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*len >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, size - *len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*len = *len + (size_t)n < size ? *len + (size_t)n : size - 1;
+}
+
+/* "writing /nix/store: 1200/67850 files, 1.2 GiB of 1.9 GiB, 210.0
+ * MiB/s, 0:03 left", redrawn in place at most every PROGRESS_INTERVAL. */
+static void on_progress(void *user, const struct mkr2simg_progress *p)
+{
+	struct cli *c = user;
+	char line[256], a[32], b[32];
+	double t = now(), secs, rate;
+	size_t len = 0;
+
+	if (!c->progress)
+		return;
+	if ((int)p->phase != c->phase) {
+		c->phase = (int)p->phase;
+		c->phase_start = t;
+	} else if (t - c->last < PROGRESS_INTERVAL) {
+		return;
+	}
+	c->last = t;
+	secs = t - c->phase_start;
+	rate = secs > 0 ? (double)p->bytes_done / secs : 0;
+	append(line, sizeof(line), &len, "%s", p->phase_name);
+	if (p->files_total)
+		append(line, sizeof(line), &len, ": %llu/%llu files",
+		       (unsigned long long)p->files_done,
+		       (unsigned long long)p->files_total);
+	else if (p->files_done)
+		append(line, sizeof(line), &len, ": %llu files",
+		       (unsigned long long)p->files_done);
+	if (p->bytes_total)
+		append(line, sizeof(line), &len, ", %s/%s",
+		       human(p->bytes_done, a, sizeof(a)),
+		       human(p->bytes_total, b, sizeof(b)));
+	else if (p->bytes_done)
+		append(line, sizeof(line), &len, ", %s",
+		       human(p->bytes_done, a, sizeof(a)));
+	if (rate >= 1 && secs >= PROGRESS_INTERVAL)
+		append(line, sizeof(line), &len, ", %s/s",
+		       human((uint64_t)rate, a, sizeof(a)));
+	if (rate >= 1 && p->bytes_total > p->bytes_done) {
+		uint64_t left = (uint64_t)((double)(p->bytes_total -
+						    p->bytes_done) / rate);
+
+		append(line, sizeof(line), &len, ", ETA %llu:%02llu",
+		       (unsigned long long)(left / 60),
+		       (unsigned long long)(left % 60));
+	}
+	if (len > PROGRESS_WIDTH)
+		len = PROGRESS_WIDTH;
+	fprintf(stderr, "\r%.*s%*s", (int)len, line,
+		c->shown > len ? (int)(c->shown - len) : 0, "");
+	c->shown = len;
+}
+
 static void print_summary(const struct mkr2simg_options *o,
-			  const struct mkr2simg_summary *s)
+			  const struct mkr2simg_summary *s, double secs)
 {
 	char img[32], saved[32], fs[32], used[32];
 
-	printf("mkr2simg: wrote %s (%s): %llu store paths, %llu files, %llu "
-	       "directories, %llu symlinks; %llu identical files hardlinked, "
-	       "saving %s; root filesystem %s, %s used\n", o->output,
-	       human(s->image_bytes, img, sizeof(img)),
+	printf("mkr2simg: wrote %s (%s) in %.1f s: %llu store paths, %llu "
+	       "files, %llu directories, %llu symlinks; %llu identical files "
+	       "hardlinked, saving %s; root filesystem %s, %s used\n",
+	       o->output,
+	       human(s->image_bytes, img, sizeof(img)), secs,
 	       (unsigned long long)s->store_paths,
 	       (unsigned long long)s->files,
 	       (unsigned long long)s->directories,
@@ -250,22 +351,26 @@ static void print_summary(const struct mkr2simg_options *o,
 
 int main(int argc, char **argv)
 {
+	struct cli cli = { .start = now(), .phase = -1 };
 	struct mkr2simg_options o;
 	struct mkr2simg_summary s;
 	char err[1024];
-	int c, quiet = 0;
+	int c, quiet = 0, rc;
 
 	mkr2simg_options_init(&o);
 	o.log = on_log;
 	o.tempfile = on_tempfile;
+	o.progress = on_progress;
+	o.user = &cli;
 	while ((c = getopt_long(argc, argv, "qvh", long_options, NULL)) != -1) {
-		int rc = parse_option(c, &o);
+		rc = parse_option(c, &o);
 		if (rc >= 0)
 			return rc;
 		quiet |= c == 'q';
 	}
 	if (quiet)
 		o.log_level = MKR2SIMG_LOG_WARN;
+	cli.progress = !quiet && isatty(STDERR_FILENO);
 	if (argc - optind != 2)
 		return usage_error("%s", "expected CLOSURE and OUTPUT");
 	o.closure = argv[optind];
@@ -275,11 +380,13 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
-	if (mkr2simg_build(&o, &s, err, sizeof(err)) != 0) {
+	rc = mkr2simg_build(&o, &s, err, sizeof(err));
+	clear_progress(&cli);
+	if (rc != 0) {
 		fprintf(stderr, "mkr2simg: %s\n", err);
 		return EXIT_FAILED;
 	}
 	if (!quiet)
-		print_summary(&o, &s);
+		print_summary(&o, &s, now() - cli.start);
 	return EXIT_SUCCESS;
 }

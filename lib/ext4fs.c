@@ -535,6 +535,7 @@ struct writer {
 	struct owner_ino *owners; /* inodes of files with links, by index */
 	size_t nowners, owners_cap;
 	const struct fst_node *lost_found;
+	const struct ext4fs_spec *spec; /* for its progress callback */
 	struct mk_err *e;
 };
 
@@ -768,12 +769,18 @@ static int check_size_kept(struct writer *w, const struct fst_node *n,
 	return 0;
 }
 
+static void report(const struct writer *w, uint64_t files, uint64_t bytes)
+{
+	if (w->spec->progress)
+		w->spec->progress(w->spec->progress_ctx, files, bytes);
+}
+
 static int copy_content(struct writer *w, const struct fst_node *n,
 			ext2_ino_t ino, struct ext2_inode_large *in)
 {
 	const uint64_t chunk = DATA_CHUNK_BLOCKS * (uint64_t)EXT4FS_BLOCK_SIZE;
 	int src_fd = -1, rc = 0;
-	uint64_t pos = 0;
+	uint64_t pos = 0, reported = 0;
 
 	if (!n->data) {
 		src_fd = fst_open(n, w->e);
@@ -790,7 +797,12 @@ static int copy_content(struct writer *w, const struct fst_node *n,
 			rc = place_nonzero(w, ino, in, pos / EXT4FS_BLOCK_SIZE,
 					   w->buf, nb);
 		pos += chunk;
+		/* Host holes skipped count too: bytes are the file's size. */
+		report(w, 0, (pos < n->size ? pos : n->size) - reported);
+		reported = pos < n->size ? pos : n->size;
 	}
+	if (rc == 0)
+		report(w, 0, n->size - reported);
 	if (rc == 0 && src_fd >= 0)
 		rc = check_size_kept(w, n, src_fd);
 	if (src_fd >= 0)
@@ -885,6 +897,7 @@ static int place_file(struct writer *w, struct fst_node *f)
 	if (owner == EXT4FS_TREE_CHANGED)
 		return mk_fail(w->e, "%s: changed while being read",
 			       f->src ? fst_shown(f) : f->name);
+	report(w, 1, 0);
 	if (owner != index) {
 		f->ino = owner_ino(w, owner);
 		return f->ino ? 0 : mk_fail(w->e, "%s: no inode for a hardlink "
@@ -986,7 +999,8 @@ int ext4fs_write(const char *image_path, int image_fd,
 {
 	struct writer w = { .fd = image_fd,
 			    .label = spec->label, .offset = spec->offset,
-			    .usable = DIR_USABLE, .links = links, .e = e };
+			    .usable = DIR_USABLE, .links = links,
+			    .spec = spec, .e = e };
 	int rc;
 
 	w.buf = malloc((size_t)DATA_CHUNK_BLOCKS * EXT4FS_BLOCK_SIZE);

@@ -40,6 +40,10 @@ struct ext4fs_spec {
 	uint64_t offset;                 /* partition start, bytes */
 	uint64_t size;                   /* partition size, bytes */
 	uint64_t inodes;                 /* inodes the tree needs */
+	/* Told after each regular file (files 1) and each chunk of file
+	 * data (bytes) written or linked; may be NULL. */
+	void (*progress)(void *ctx, uint64_t files, uint64_t bytes);
+	void *progress_ctx;
 };
 
 /* What a tree occupies beyond the filesystem's own metadata. */

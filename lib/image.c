@@ -64,6 +64,8 @@ struct build {
 	struct mk_layout layout;
 	struct mk_ids ids;
 	struct mk_output out; /* the image being written */
+	struct mkr2simg_progress prog;
+	uint64_t root_files, root_bytes; /* regular files to write in / */
 };
 
 static void say(struct build *b, enum mkr2simg_log_level level,
@@ -84,6 +86,29 @@ static void say(struct build *b, enum mkr2simg_log_level level,
 	mk_err_fit(text ? text : "out of memory", line, sizeof(line));
 	free(text);
 	b->o->log(b->o->user, level, line);
+}
+
+/* ---- progress ----------------------------------------------------- */
+
+static void progress_phase(struct build *b, enum mkr2simg_phase phase,
+			   const char *name, uint64_t files, uint64_t bytes)
+{
+	b->prog = (struct mkr2simg_progress){ .phase = phase,
+					      .phase_name = name,
+					      .files_total = files,
+					      .bytes_total = bytes };
+	if (b->o->progress)
+		b->o->progress(b->o->user, &b->prog);
+}
+
+static void progress_add(void *ctx, uint64_t files, uint64_t bytes)
+{
+	struct build *b = ctx;
+
+	b->prog.files_done += files;
+	b->prog.bytes_done += bytes;
+	if (b->o->progress)
+		b->o->progress(b->o->user, &b->prog);
 }
 
 void mkr2simg_options_init(struct mkr2simg_options *o)
@@ -376,6 +401,11 @@ static int first_visit(struct fst_node *n, void *ctx)
 
 	ext4fs_measure_node(&fw->b->root_need, n);
 	count_node(fw->b->sum, n);
+	if (n->kind == FST_FILE) {
+		fw->b->root_files++;
+		fw->b->root_bytes += n->size;
+		progress_add(fw->b, 1, n->size);
+	}
 	return fw->b->dedup ? dedup_note(fw->b->dedup, n, fw->e) : 0;
 }
 
@@ -389,17 +419,21 @@ static int survey_root(struct build *b)
 	if (!b->o->no_dedup && !(b->dedup = dedup_new(EXT4FS_LINK_MAX)))
 		return mk_fail(&b->e, "out of memory");
 	ext4fs_need_init(&b->root_need);
+	progress_phase(b, MKR2SIMG_PHASE_READING, "reading", 0, 0);
 	if (fst_walk(b->root_tree, first_visit, &fw, &b->e))
 		return -1;
 	b->sum->store_paths = b->closure.count;
 	if (!b->dedup)
 		return 0;
 	say(b, MKR2SIMG_LOG_INFO, "finding identical files");
+	progress_phase(b, MKR2SIMG_PHASE_DEDUP, "finding identical files", 0,
+		       0);
 	if (dedup_resolve(b->dedup, b->root_tree, ext4fs_file_blocks, &ds,
 			  &b->e))
 		return -1;
 	b->root_need.blocks -= ds.saved_blocks;
 	b->root_need.inodes -= ds.links;
+	b->root_bytes -= ds.saved_bytes;
 	b->sum->dedup_links = ds.links;
 	b->sum->dedup_saved = ds.saved_bytes;
 	return 0;
@@ -656,6 +690,38 @@ static uint64_t dedup_owner_of(const void *ctx, uint64_t index,
 	return owner == DEDUP_CHANGED ? EXT4FS_TREE_CHANGED : owner;
 }
 
+struct tally {
+	uint64_t files, bytes;
+};
+
+static int tally_visit(struct fst_node *n, void *ctx)
+{
+	struct tally *t = ctx;
+
+	if (n->kind == FST_FILE) {
+		t->files++;
+		t->bytes += n->size;
+	}
+	return 0;
+}
+
+/* The progress phase of writing one filesystem, with its totals: the
+ * root's from the survey, /boot's (a few files) counted now. */
+static int start_fs_phase(struct build *b, int is_root)
+{
+	struct tally t = { b->root_files, b->root_bytes };
+
+	if (!is_root) {
+		t = (struct tally){ 0, 0 };
+		if (fst_walk(b->boot_tree, tally_visit, &t, &b->e))
+			return -1;
+	}
+	progress_phase(b, is_root ? MKR2SIMG_PHASE_ROOT : MKR2SIMG_PHASE_BOOT,
+		       is_root ? "writing /nix/store" : "writing /boot",
+		       t.files, t.bytes);
+	return 0;
+}
+
 static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 		    const uint8_t *uuid, const uint8_t *seed, uint64_t start,
 		    uint64_t size, struct ext4fs_stats *st)
@@ -663,7 +729,8 @@ static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 	int is_root = tree == b->root_tree;
 	struct ext4fs_spec spec = {
 		.label = label, .time = b->time, .offset = start, .size = size,
-		.inodes = is_root ? b->root_need.inodes : b->boot_need.inodes };
+		.inodes = is_root ? b->root_need.inodes : b->boot_need.inodes,
+		.progress = progress_add, .progress_ctx = b };
 	struct ext4fs_links links = { dedup_owner_of, b->dedup };
 	struct mk_err why;
 
@@ -671,6 +738,8 @@ static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 	memcpy(spec.hash_seed, seed, MK_UUID_SIZE);
 	say(b, MKR2SIMG_LOG_INFO, "writing %s (%llu MiB)", label,
 	    (unsigned long long)(size >> 20));
+	if (start_fs_phase(b, is_root))
+		return -1;
 	/* libext2fs opens the image by name: the unnamed file's is fd_path. */
 	if (ext4fs_write(b->out.fd_path, b->out.fd, &spec, tree,
 			 is_root && b->dedup ? &links : NULL, st, &why))
@@ -711,7 +780,10 @@ static int run(struct build *b)
 	if (build_root_tree(b) || survey_root(b) || build_boot_tree(b) ||
 	    plan_sizes(b) || derive_ids(b))
 		return -1;
-	if (write_image(b) || output_publish(&b->out, &b->e))
+	if (write_image(b))
+		return -1;
+	progress_phase(b, MKR2SIMG_PHASE_FINISH, "syncing", 0, 0);
+	if (output_publish(&b->out, &b->e))
 		return -1;
 	return 0;
 }

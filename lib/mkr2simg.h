@@ -38,6 +38,23 @@ enum mkr2simg_log_level {
 	MKR2SIMG_LOG_DEBUG = 2 /* per-file detail */
 };
 
+/* The steps of a build, in order, as the progress callback names them. */
+enum mkr2simg_phase {
+	MKR2SIMG_PHASE_READING = 0, /* walking the closure: counts only */
+	MKR2SIMG_PHASE_DEDUP = 1,   /* finding identical files */
+	MKR2SIMG_PHASE_BOOT = 2,    /* writing /boot */
+	MKR2SIMG_PHASE_ROOT = 3,    /* writing the store */
+	MKR2SIMG_PHASE_FINISH = 4   /* compressing, syncing, naming */
+};
+
+/* Where a build is; a total of 0 means not known (yet). */
+struct mkr2simg_progress {
+	enum mkr2simg_phase phase;
+	const char *phase_name;  /* "reading", "writing /nix/store", ... */
+	uint64_t files_done, files_total;
+	uint64_t bytes_done, bytes_total;
+};
+
 struct mkr2simg_options {
 	const char *closure;        /* store-paths file, "-" for stdin */
 	const char *output;         /* image file to write */
@@ -74,6 +91,12 @@ struct mkr2simg_options {
 	 * the same folder).  May be NULL.
 	 */
 	void (*tempfile)(void *user, const char *path);
+	/*
+	 * Called when a phase starts and as files and bytes are done
+	 * (often: after every file and every MiB; the caller throttles
+	 * what it shows).  May be NULL.
+	 */
+	void (*progress)(void *user, const struct mkr2simg_progress *p);
 	void *user;
 };
 
