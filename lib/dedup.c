@@ -9,17 +9,21 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "parallel.h"
 #include "util.h"
 
 #define COMPARE_CHUNK (256u * 1024u)
 #define SAMPLE_BYTES 4096u /* hashed at each end of a candidate */
 #define KIND_INLINE 0x10000u /* content from memory: never grouped */
+#define NO_PATH UINT64_MAX
 
 /* One regular file of the first walk. */
 struct rec {
 	uint64_t size;
 	uint32_t index;
-	uint32_t kind; /* the mode bits, or KIND_INLINE */
+	uint32_t kind;      /* the mode bits, or KIND_INLINE */
+	uint64_t path;      /* offset of its host path in `paths`, or NO_PATH */
+	uint32_t shown_skip; /* errors leave out this many bytes of it */
 };
 
 /* A candidate after the sampling walk: its sample hash. */
@@ -34,7 +38,7 @@ struct suspect {
 	XXH128_hash_t hash;
 	uint32_t index;
 	size_t shown_skip; /* errors leave out this many bytes of `path` */
-	char *path;
+	const char *path;  /* in dedup.paths */
 };
 
 struct pair {
@@ -45,15 +49,17 @@ struct dedup {
 	uint32_t max_links;    /* links one inode may have */
 	struct rec *recs;      /* every regular file, by index */
 	size_t nrecs, cap;
+	char *paths;           /* their host paths, NUL-terminated, in order */
+	size_t paths_len, paths_cap;
 	uint8_t *cand;         /* bit per index: shares size and mode */
 	struct sample *samples;
-	size_t nsamples, samples_cap;
+	size_t nsamples;
 	uint8_t *suspect;      /* bit per index: shares a sample too */
 	struct suspect *suspects; /* by index */
-	size_t nsuspects, suspects_cap;
+	size_t nsuspects;
 	struct pair *links, *owners; /* both sorted by index */
 	size_t nlinks, nowners, links_cap, owners_cap;
-	char *bufa, *bufb;
+	char *bufs[MK_PARALLEL_IO_THREADS]; /* COMPARE_CHUNK each */
 };
 
 struct dedup *dedup_new(uint32_t max_links)
@@ -67,42 +73,65 @@ struct dedup *dedup_new(uint32_t max_links)
 
 static void free_suspects(struct dedup *d)
 {
-	size_t i;
-
-	for (i = 0; i < d->nsuspects; i++)
-		free(d->suspects[i].path);
 	free(d->suspects);
 	d->suspects = NULL;
-	d->nsuspects = d->suspects_cap = 0;
+	d->nsuspects = 0;
 }
 
 void dedup_free(struct dedup *d)
 {
+	size_t i;
+
 	if (!d)
 		return;
 	free_suspects(d);
 	free(d->recs);
+	free(d->paths);
 	free(d->cand);
 	free(d->samples);
 	free(d->suspect);
 	free(d->links);
 	free(d->owners);
-	free(d->bufa);
-	free(d->bufb);
+	for (i = 0; i < MK_PARALLEL_IO_THREADS; i++)
+		free(d->bufs[i]);
 	free(d);
+}
+
+/* Keeps a host path, so that reading files later needs no walk. */
+static int keep_path(struct dedup *d, const char *path, uint64_t *at)
+{
+	size_t len = strlen(path) + 1;
+
+	while (d->paths_cap - d->paths_len < len) {
+		size_t cap = d->paths_cap ? d->paths_cap * 2 : 1u << 16;
+		char *p = realloc(d->paths, cap);
+
+		if (!p)
+			return -1;
+		d->paths = p;
+		d->paths_cap = cap;
+	}
+	memcpy(d->paths + d->paths_len, path, len);
+	*at = d->paths_len;
+	d->paths_len += len;
+	return 0;
 }
 
 int dedup_note(struct dedup *d, const struct fst_node *n, struct mk_err *e)
 {
+	struct rec r;
+
 	if (n->kind != FST_FILE)
 		return 0;
 	if (d->cand)
 		return mk_fail(e, "dedup_note after dedup_resolve");
-	if (mk_grow(&d->recs, &d->cap, d->nrecs, sizeof(*d->recs)))
+	r = (struct rec){ n->size, (uint32_t)d->nrecs,
+			  n->src ? n->mode : KIND_INLINE, NO_PATH,
+			  n->policy ? (uint32_t)n->policy->shown_skip : 0 };
+	if (mk_grow(&d->recs, &d->cap, d->nrecs, sizeof(*d->recs)) ||
+	    (n->src && keep_path(d, n->src, &r.path)))
 		return mk_fail(e, "out of memory");
-	d->recs[d->nrecs] = (struct rec){ n->size, (uint32_t)d->nrecs,
-					  n->src ? n->mode : KIND_INLINE };
-	d->nrecs++;
+	d->recs[d->nrecs++] = r;
 	return 0;
 }
 
@@ -155,10 +184,11 @@ static long mark_candidates(struct dedup *d, struct mk_err *e)
 	if (d->nrecs > 1)
 		qsort(d->recs, d->nrecs, sizeof(*d->recs), cmp_index);
 	d->suspect = calloc(d->nrecs / 8 + 1, 1);
-	d->bufa = malloc(COMPARE_CHUNK);
-	d->bufb = malloc(COMPARE_CHUNK);
-	if (!d->suspect || !d->bufa || !d->bufb)
+	if (!d->suspect)
 		return mk_fail(e, "out of memory");
+	for (i = 0; i < MK_PARALLEL_IO_THREADS; i++)
+		if (!(d->bufs[i] = malloc(COMPARE_CHUNK)))
+			return mk_fail(e, "out of memory");
 	return (long)ncand;
 }
 
@@ -169,18 +199,29 @@ static int bit(const uint8_t *bits, uint64_t index)
 
 /* ---- reading ----------------------------------------------------- */
 
+static const char *shown(const struct dedup *d, const struct rec *r)
+{
+	return d->paths + r->path + r->shown_skip;
+}
+
+static int open_rec(const struct dedup *d, const struct rec *r,
+		    struct mk_err *e)
+{
+	return mk_open_regular(AT_FDCWD, d->paths + r->path, shown(d, r), e);
+}
+
 /*
  * XXH3 of the file's first and last SAMPLE_BYTES (the whole file when it
  * is smaller): files of equal size that differ almost always differ
  * there, so a full read is left for the byte-for-byte confirmation of
  * files that really match.
  */
-static int sample_hash(const struct fst_node *n, char *buf, uint64_t *hash,
-		       struct mk_err *e)
+static int sample_hash(const struct dedup *d, const struct rec *r, char *buf,
+		       uint64_t *hash, struct mk_err *e)
 {
-	int fd = fst_open(n, e);
-	uint64_t head = n->size < 2 * SAMPLE_BYTES ? n->size : SAMPLE_BYTES;
-	uint64_t tail = n->size - head < SAMPLE_BYTES ? n->size - head
+	int fd = open_rec(d, r, e);
+	uint64_t head = r->size < 2 * SAMPLE_BYTES ? r->size : SAMPLE_BYTES;
+	uint64_t tail = r->size - head < SAMPLE_BYTES ? r->size - head
 						      : SAMPLE_BYTES;
 	ssize_t got_head, got_tail = 0;
 	int err;
@@ -189,13 +230,13 @@ static int sample_hash(const struct fst_node *n, char *buf, uint64_t *hash,
 		return -1;
 	got_head = pread(fd, buf, head, 0);
 	if (got_head == (ssize_t)head && tail)
-		got_tail = pread(fd, buf + head, tail, (off_t)(n->size - tail));
+		got_tail = pread(fd, buf + head, tail, (off_t)(r->size - tail));
 	err = errno;
 	close(fd);
 	if (got_head < 0 || got_tail < 0)
-		return mk_fail_errno(e, err, "%s: cannot read", fst_shown(n));
+		return mk_fail_errno(e, err, "%s: cannot read", shown(d, r));
 	if ((uint64_t)got_head != head || (uint64_t)got_tail != tail)
-		return mk_fail(e, "%s: changed size while reading", fst_shown(n));
+		return mk_fail(e, "%s: changed size while reading", shown(d, r));
 	*hash = XXH3_64bits(buf, head + tail);
 	return 0;
 }
@@ -279,80 +320,61 @@ struct resolve {
 	uint64_t (*blocks_of)(uint64_t size);
 	struct dedup_stats *stats;
 	struct mk_err *e;
-	uint64_t index;
 };
 
-/* Later walks must meet the files the first one noted. */
-static int same_as_noted(const struct resolve *r, const struct fst_node *n,
-			 uint64_t index)
+/* Candidates are read on several threads: a cold store answers many
+ * small reads in flight far faster than one after another.  Each item
+ * fills its own slot, so the outcome is the same on any machine. */
+static int sample_item(void *ctx, size_t k, unsigned worker, struct mk_err *e)
 {
-	const struct rec *rec = index < r->d->nrecs ? &r->d->recs[index] : NULL;
+	struct dedup *d = ctx;
+	struct sample *s = &d->samples[k];
 
-	if (rec && rec->size == n->size &&
-	    rec->kind == (n->src ? n->mode : KIND_INLINE))
-		return 0;
-	return mk_fail(r->e, "%s: changed while being read",
-		       n->src ? fst_shown(n) : n->name);
+	return sample_hash(d, &d->recs[s->index], d->bufs[worker], &s->hash, e);
 }
 
-/* Calls `fn` for each regular file of a walk, with its index. */
-static int visit_files(struct fst_node *n, void *ctx,
-		       int (*fn)(struct resolve *, struct fst_node *, uint64_t))
+static int sample_candidates(struct dedup *d, size_t ncand, struct mk_err *e)
 {
-	struct resolve *r = ctx;
-	uint64_t index;
+	size_t i;
 
-	if (n->kind != FST_FILE)
-		return 0;
-	index = r->index++;
-	return same_as_noted(r, n, index) ? -1 : fn(r, n, index);
+	d->samples = malloc(ncand * sizeof(*d->samples));
+	if (!d->samples)
+		return mk_fail(e, "out of memory");
+	for (i = 0; i < d->nrecs; i++)
+		if (bit(d->cand, i))
+			d->samples[d->nsamples++] = (struct sample){ 0,
+								    (uint32_t)i };
+	return mk_parallel_for(d->nsamples, MK_PARALLEL_IO_THREADS,
+			       sample_item, d, e);
 }
 
-static int sample_file(struct resolve *r, struct fst_node *n, uint64_t index)
+static int hash_item(void *ctx, size_t k, unsigned worker, struct mk_err *e)
 {
-	struct dedup *d = r->d;
-	uint64_t hash = 0;
+	struct dedup *d = ctx;
+	struct suspect *f = &d->suspects[k];
 
-	if (!bit(d->cand, index))
-		return 0;
-	if (sample_hash(n, d->bufa, &hash, r->e))
-		return -1;
-	if (mk_grow(&d->samples, &d->samples_cap, d->nsamples,
-		    sizeof(*d->samples)))
-		return mk_fail(r->e, "out of memory");
-	d->samples[d->nsamples++] = (struct sample){ hash, (uint32_t)index };
-	return 0;
+	return full_hash(f, d->recs[f->index].size, d->bufs[worker], &f->hash,
+			 e);
 }
 
-static int sample_visit(struct fst_node *n, void *ctx)
+static int hash_suspects(struct dedup *d, size_t nsuspects, struct mk_err *e)
 {
-	return visit_files(n, ctx, sample_file);
-}
+	size_t i;
 
-static int note_suspect(struct resolve *r, struct fst_node *n,
-			uint64_t index)
-{
-	struct dedup *d = r->d;
-	struct suspect *f;
+	d->suspects = malloc(nsuspects * sizeof(*d->suspects));
+	if (!d->suspects)
+		return mk_fail(e, "out of memory");
+	for (i = 0; i < d->nrecs; i++) {
+		const struct rec *r = &d->recs[i];
 
-	if (!bit(d->suspect, index))
-		return 0;
-	if (mk_grow(&d->suspects, &d->suspects_cap, d->nsuspects,
-		    sizeof(*d->suspects)))
-		return mk_fail(r->e, "out of memory");
-	f = &d->suspects[d->nsuspects];
-	f->index = (uint32_t)index;
-	f->shown_skip = n->policy ? n->policy->shown_skip : 0;
-	f->path = strdup(n->src);
-	if (!f->path)
-		return mk_fail(r->e, "out of memory");
-	d->nsuspects++;
-	return full_hash(f, n->size, d->bufa, &f->hash, r->e);
-}
-
-static int suspect_visit(struct fst_node *n, void *ctx)
-{
-	return visit_files(n, ctx, note_suspect);
+		if (bit(d->suspect, i))
+			d->suspects[d->nsuspects++] = (struct suspect){
+				.index = (uint32_t)i,
+				.shown_skip = r->shown_skip,
+				.path = d->paths + r->path };
+	}
+	return mk_parallel_for(d->nsuspects, MK_PARALLEL_IO_THREADS,
+			       hash_item, d, e);
 }
 
 /* Files ordered by size, then mode: what every grouping sorts by first. */
@@ -486,8 +508,8 @@ static int group_run(struct resolve *r, const struct suspect *run, size_t n,
 		int same = 0;
 
 		for (k = 0; k < nopen && !same; k++)
-			same = same_bytes(&run[open[k].at], &run[i], d->bufa,
-					  d->bufb, r->e);
+			same = same_bytes(&run[open[k].at], &run[i], d->bufs[0],
+					  d->bufs[1], r->e);
 		if (same < 0)
 			return -1;
 		if (!same) {
@@ -541,42 +563,28 @@ static int group_suspects(struct resolve *r)
 	return rc;
 }
 
-/* A walk over `root` calling `visit`; checks it met every noted file. */
-static int walk_files(struct resolve *r, struct fst_node *root,
-		      int (*visit)(struct fst_node *, void *))
-{
-	r->index = 0;
-	if (fst_walk(root, visit, r, r->e))
-		return -1;
-	if (r->index != r->d->nrecs)
-		return mk_fail(r->e, "the store changed while being read (%llu "
-			       "files, then %llu)",
-			       (unsigned long long)r->d->nrecs,
-			       (unsigned long long)r->index);
-	return 0;
-}
-
-int dedup_resolve(struct dedup *d, struct fst_node *root,
-		  uint64_t (*blocks_of)(uint64_t size),
+int dedup_resolve(struct dedup *d, uint64_t (*blocks_of)(uint64_t size),
 		  struct dedup_stats *stats, struct mk_err *e)
 {
-	struct resolve r = { d, blocks_of, stats, e, 0 };
+	struct resolve r = { d, blocks_of, stats, e };
+	size_t nsuspects;
 	long ncand;
 
 	memset(stats, 0, sizeof(*stats));
 	ncand = mark_candidates(d, e);
-	if (ncand < 0)
+	if (ncand <= 0)
+		return (int)ncand;
+	/* Each step reads only what the last one left in doubt. */
+	if (sample_candidates(d, (size_t)ncand, e))
 		return -1;
-	/* Each walk reads only what the last one left in doubt. */
-	if (ncand == 0 || walk_files(&r, root, sample_visit))
-		return ncand == 0 ? 0 : -1;
-	if (mark_suspects(d) == 0)
-		return 0;
+	nsuspects = mark_suspects(d);
 	/* Grouping goes by the suspects' whole-file hashes from here on. */
 	free(d->samples);
 	d->samples = NULL;
-	d->nsamples = d->samples_cap = 0;
-	if (walk_files(&r, root, suspect_visit) || group_suspects(&r))
+	d->nsamples = 0;
+	if (nsuspects == 0)
+		return 0;
+	if (hash_suspects(d, nsuspects, e) || group_suspects(&r))
 		return -1;
 	free_suspects(d);
 	return 0;

@@ -428,8 +428,7 @@ static int survey_root(struct build *b)
 	say(b, MKR2SIMG_LOG_INFO, "finding identical files");
 	progress_phase(b, MKR2SIMG_PHASE_DEDUP, "finding identical files", 0,
 		       0);
-	if (dedup_resolve(b->dedup, b->root_tree, ext4fs_file_blocks, &ds,
-			  &b->e))
+	if (dedup_resolve(b->dedup, ext4fs_file_blocks, &ds, &b->e))
 		return -1;
 	b->root_need.blocks -= ds.saved_blocks;
 	b->root_need.inodes -= ds.links;
