@@ -15,15 +15,12 @@
 #define COMPARE_CHUNK (256u * 1024u)
 #define SAMPLE_BYTES 4096u /* hashed at each end of a candidate */
 #define KIND_INLINE 0x10000u /* content from memory: never grouped */
-#define NO_PATH UINT64_MAX
 
 /* One regular file of the first walk. */
 struct rec {
 	uint64_t size;
 	uint32_t index;
-	uint32_t kind;      /* the mode bits, or KIND_INLINE */
-	uint64_t path;      /* offset of its host path in `paths`, or NO_PATH */
-	uint32_t shown_skip; /* errors leave out this many bytes of it */
+	uint32_t kind; /* the mode bits, or KIND_INLINE */
 };
 
 /* A candidate after the sampling walk: its sample hash. */
@@ -38,7 +35,7 @@ struct suspect {
 	XXH128_hash_t hash;
 	uint32_t index;
 	size_t shown_skip; /* errors leave out this many bytes of `path` */
-	const char *path;  /* in dedup.paths */
+	const char *path;  /* in the filelist */
 };
 
 struct pair {
@@ -49,8 +46,7 @@ struct dedup {
 	uint32_t max_links;    /* links one inode may have */
 	struct rec *recs;      /* every regular file, by index */
 	size_t nrecs, cap;
-	char *paths;           /* their host paths, NUL-terminated, in order */
-	size_t paths_len, paths_cap;
+	const struct filelist *files; /* their paths, while resolving */
 	uint8_t *cand;         /* bit per index: shares size and mode */
 	struct sample *samples;
 	size_t nsamples;
@@ -86,7 +82,6 @@ void dedup_free(struct dedup *d)
 		return;
 	free_suspects(d);
 	free(d->recs);
-	free(d->paths);
 	free(d->cand);
 	free(d->samples);
 	free(d->suspect);
@@ -97,41 +92,17 @@ void dedup_free(struct dedup *d)
 	free(d);
 }
 
-/* Keeps a host path, so that reading files later needs no walk. */
-static int keep_path(struct dedup *d, const char *path, uint64_t *at)
-{
-	size_t len = strlen(path) + 1;
-
-	while (d->paths_cap - d->paths_len < len) {
-		size_t cap = d->paths_cap ? d->paths_cap * 2 : 1u << 16;
-		char *p = realloc(d->paths, cap);
-
-		if (!p)
-			return -1;
-		d->paths = p;
-		d->paths_cap = cap;
-	}
-	memcpy(d->paths + d->paths_len, path, len);
-	*at = d->paths_len;
-	d->paths_len += len;
-	return 0;
-}
-
 int dedup_note(struct dedup *d, const struct fst_node *n, struct mk_err *e)
 {
-	struct rec r;
-
 	if (n->kind != FST_FILE)
 		return 0;
 	if (d->cand)
 		return mk_fail(e, "dedup_note after dedup_resolve");
-	r = (struct rec){ n->size, (uint32_t)d->nrecs,
-			  n->src ? n->mode : KIND_INLINE, NO_PATH,
-			  n->policy ? (uint32_t)n->policy->shown_skip : 0 };
-	if (mk_grow(&d->recs, &d->cap, d->nrecs, sizeof(*d->recs)) ||
-	    (n->src && keep_path(d, n->src, &r.path)))
+	if (mk_grow(&d->recs, &d->cap, d->nrecs, sizeof(*d->recs)))
 		return mk_fail(e, "out of memory");
-	d->recs[d->nrecs++] = r;
+	d->recs[d->nrecs] = (struct rec){ n->size, (uint32_t)d->nrecs,
+					  n->src ? n->mode : KIND_INLINE };
+	d->nrecs++;
 	return 0;
 }
 
@@ -201,13 +172,14 @@ static int bit(const uint8_t *bits, uint64_t index)
 
 static const char *shown(const struct dedup *d, const struct rec *r)
 {
-	return d->paths + r->path + r->shown_skip;
+	return filelist_shown(d->files, r->index);
 }
 
 static int open_rec(const struct dedup *d, const struct rec *r,
 		    struct mk_err *e)
 {
-	return mk_open_regular(AT_FDCWD, d->paths + r->path, shown(d, r), e);
+	return mk_open_regular(AT_FDCWD, filelist_path(d->files, r->index),
+			       shown(d, r), e);
 }
 
 /*
@@ -365,13 +337,14 @@ static int hash_suspects(struct dedup *d, size_t nsuspects, struct mk_err *e)
 	if (!d->suspects)
 		return mk_fail(e, "out of memory");
 	for (i = 0; i < d->nrecs; i++) {
-		const struct rec *r = &d->recs[i];
+		const char *path = filelist_path(d->files, i);
 
 		if (bit(d->suspect, i))
 			d->suspects[d->nsuspects++] = (struct suspect){
 				.index = (uint32_t)i,
-				.shown_skip = r->shown_skip,
-				.path = d->paths + r->path };
+				.shown_skip = (size_t)(filelist_shown(d->files, i) -
+						       path),
+				.path = path };
 	}
 	return mk_parallel_for(d->nsuspects, MK_PARALLEL_IO_THREADS,
 			       hash_item, d, e);
@@ -563,7 +536,8 @@ static int group_suspects(struct resolve *r)
 	return rc;
 }
 
-int dedup_resolve(struct dedup *d, uint64_t (*blocks_of)(uint64_t size),
+int dedup_resolve(struct dedup *d, const struct filelist *files,
+		  uint64_t (*blocks_of)(uint64_t size),
 		  struct dedup_stats *stats, struct mk_err *e)
 {
 	struct resolve r = { d, blocks_of, stats, e };
@@ -571,6 +545,10 @@ int dedup_resolve(struct dedup *d, uint64_t (*blocks_of)(uint64_t size),
 	long ncand;
 
 	memset(stats, 0, sizeof(*stats));
+	if (files->count != d->nrecs)
+		return mk_fail(e, "dedup_resolve: %zu files listed, %zu noted",
+			       files->count, d->nrecs);
+	d->files = files;
 	ncand = mark_candidates(d, e);
 	if (ncand <= 0)
 		return (int)ncand;

@@ -12,8 +12,8 @@
  * are compared byte for byte.  Files are named by their index: 0, 1, 2…
  * over all regular files in walk order (empty ones too, so that a file
  * that becomes empty or non-empty between walks is the one blamed).
- * Memory: 32 bytes and the host path per file (kept from the first
- * walk, so that no later walk is needed), a hash per suspect.
+ * Memory: 16 bytes per file, a hash per suspect; paths are the
+ * filelist's, kept from the first walk so that no later walk is needed.
  * Does not own: the walk order (fstree.c) or inodes (ext4fs.c).
  */
 #ifndef MK_DEDUP_H
@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "filelist.h"
 #include "fstree.h"
 
 struct dedup;
@@ -41,12 +42,13 @@ void dedup_free(struct dedup *d);
 int dedup_note(struct dedup *d, const struct fst_node *n, struct mk_err *e);
 
 /*
- * Reads the candidates by the paths dedup_note kept (no walk; several
- * reads in flight) and decides the groups.  `blocks_of(size)` is what
- * one file of that size costs, so that the stats say how much smaller
- * the filesystem gets.
+ * Reads the candidates by their paths in `files` (the same walk's
+ * list; no walk here, several reads in flight) and decides the groups.
+ * `blocks_of(size)` is what one file of that size costs, so that the
+ * stats say how much smaller the filesystem gets.
  */
-int dedup_resolve(struct dedup *d, uint64_t (*blocks_of)(uint64_t size),
+int dedup_resolve(struct dedup *d, const struct filelist *files,
+		  uint64_t (*blocks_of)(uint64_t size),
 		  struct dedup_stats *stats, struct mk_err *e);
 
 /* The index of the file whose inode file `index` (of `size` bytes)

@@ -16,6 +16,7 @@
 #include "err.h"
 #include "ext4fs.h"
 #include "extlinux.h"
+#include "filelist.h"
 #include "fstree.h"
 #include "gpt.h"
 #include "ids.h"
@@ -65,6 +66,7 @@ struct build {
 	struct mk_ids ids;
 	struct mk_output out; /* the image being written */
 	struct mkr2simg_progress prog;
+	struct filelist root_files_list; /* the survey's, for later reads */
 	uint64_t root_files, root_bytes; /* regular files to write in / */
 };
 
@@ -406,6 +408,8 @@ static int first_visit(struct fst_node *n, void *ctx)
 		fw->b->root_bytes += n->size;
 		progress_add(fw->b, 1, n->size);
 	}
+	if (filelist_note(&fw->b->root_files_list, n, fw->e))
+		return -1;
 	return fw->b->dedup ? dedup_note(fw->b->dedup, n, fw->e) : 0;
 }
 
@@ -428,7 +432,8 @@ static int survey_root(struct build *b)
 	say(b, MKR2SIMG_LOG_INFO, "finding identical files");
 	progress_phase(b, MKR2SIMG_PHASE_DEDUP, "finding identical files", 0,
 		       0);
-	if (dedup_resolve(b->dedup, ext4fs_file_blocks, &ds, &b->e))
+	if (dedup_resolve(b->dedup, &b->root_files_list, ext4fs_file_blocks,
+			  &ds, &b->e))
 		return -1;
 	b->root_need.blocks -= ds.saved_blocks;
 	b->root_need.inodes -= ds.links;
@@ -811,5 +816,6 @@ int mkr2simg_build(const struct mkr2simg_options *o,
 	free(b.store_root);
 	closure_free(&b.closure);
 	dedup_free(b.dedup);
+	filelist_free(&b.root_files_list);
 	return rc;
 }

@@ -47,6 +47,7 @@ static uint64_t blocks_of(uint64_t size)
 /* One dedup run over a tree: the indexed files' paths, then answers. */
 struct run {
 	struct dedup *d;
+	struct filelist files;   /* what the survey keeps for dedup */
 	char base[PATH_MAX];     /* host path of the root */
 	char *paths[MAX_FILES];  /* index -> path below the root */
 	uint64_t sizes[MAX_FILES]; /* index -> size */
@@ -82,7 +83,8 @@ static int note(struct fst_node *n, void *ctx)
 {
 	struct run *r = ctx;
 
-	if (dedup_note(r->d, n, &r->e) != 0)
+	if (dedup_note(r->d, n, &r->e) != 0 ||
+	    filelist_note(&r->files, n, &r->e) != 0)
 		return -1;
 	if (n->kind == FST_FILE) {
 		assert_true(r->n < MAX_FILES);
@@ -117,7 +119,7 @@ static void first_walk(struct run *r, struct fst_node *root,
 static void resolve_ok(struct run *r)
 {
 	memset(&r->st, 0xA5, sizeof(r->st));
-	if (dedup_resolve(r->d, blocks_of, &r->st, &r->e) != 0)
+	if (dedup_resolve(r->d, &r->files, blocks_of, &r->st, &r->e) != 0)
 		fail_msg("dedup_resolve: %s", r->e.msg);
 }
 
@@ -137,6 +139,7 @@ static void run_free(struct run *r)
 	for (size_t i = 0; i < r->n; i++)
 		free(r->paths[i]);
 	dedup_free(r->d);
+	filelist_free(&r->files);
 	r->d = NULL;
 	r->n = 0;
 }
@@ -439,7 +442,7 @@ static void expect_resolve_gone(struct tmptree *t, struct run *r,
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s", tmptree_path(t, rel));
-	assert_int_equal(dedup_resolve(r->d, blocks_of, &r->st, &r->e),
+	assert_int_equal(dedup_resolve(r->d, &r->files, blocks_of, &r->st, &r->e),
 			 -1);
 	if (strstr(r->e.msg, path) == NULL ||
 	    strstr(r->e.msg, strerror(ENOENT)) == NULL)
@@ -698,13 +701,16 @@ static void test_link_cap(void **state)
 struct bulk {
 	struct dedup *d;
 	struct mk_err e;
+	struct filelist files;
 };
 
 static int bulk_note(struct fst_node *n, void *ctx)
 {
 	struct bulk *b = ctx;
 
-	return dedup_note(b->d, n, &b->e);
+	return dedup_note(b->d, n, &b->e) ||
+			       filelist_note(&b->files, n, &b->e)
+		       ? -1 : 0;
 }
 
 static int cap_setup(void **state)
@@ -729,7 +735,7 @@ static int cap_setup(void **state)
 static void expect_capped(struct tmptree *t, unsigned n)
 {
 	struct fst_node *root = new_root();
-	struct bulk b = { dedup_new(LINK_MAX_EXT4), { "" } };
+	struct bulk b = { .d = dedup_new(LINK_MAX_EXT4) };
 	struct dedup_stats st;
 	char rel[32];
 	unsigned i;
@@ -741,7 +747,7 @@ static void expect_capped(struct tmptree *t, unsigned n)
 	}
 	sort_ok(root);
 	if (fst_walk(root, bulk_note, &b, &b.e) != 0 ||
-	    dedup_resolve(b.d, blocks_of, &st, &b.e) != 0)
+	    dedup_resolve(b.d, &b.files, blocks_of, &st, &b.e) != 0)
 		fail_msg("%u files: %s", n, b.e.msg);
 	for (i = 0; i < n; i++) {
 		uint64_t owner = i / LINK_MAX_EXT4 * LINK_MAX_EXT4;
@@ -759,6 +765,7 @@ static void expect_capped(struct tmptree *t, unsigned n)
 	}
 	assert_int_equal(st.links, n - mk_div_ceil(n, LINK_MAX_EXT4));
 	dedup_free(b.d);
+	filelist_free(&b.files);
 	fst_free(root);
 }
 
@@ -794,7 +801,7 @@ static void test_near_identical_linear(void **state)
 {
 	struct tmptree *t = *state;
 	char *buf = calloc(1, NEAR_SIZE), name[32];
-	struct bulk b = { dedup_new(LINK_MAX_EXT4), { "" } };
+	struct bulk b = { .d = dedup_new(LINK_MAX_EXT4) };
 	struct dedup_stats st;
 	struct fst_node *root;
 	uint64_t before, used;
@@ -813,7 +820,7 @@ static void test_near_identical_linear(void **state)
 	if (fst_walk(root, bulk_note, &b, &b.e) != 0)
 		fail_msg("first walk: %s", b.e.msg);
 	before = bytes_read();
-	if (dedup_resolve(b.d, blocks_of, &st, &b.e) != 0)
+	if (dedup_resolve(b.d, &b.files, blocks_of, &st, &b.e) != 0)
 		fail_msg("dedup_resolve: %s", b.e.msg);
 	used = bytes_read() - before;
 	assert_int_equal(st.links, NEAR_FILES / 2);
@@ -822,6 +829,7 @@ static void test_near_identical_linear(void **state)
 			 (unsigned long long)used, NEAR_FILES, NEAR_SIZE);
 	free(buf);
 	dedup_free(b.d);
+	filelist_free(&b.files);
 	fst_free(root);
 }
 
