@@ -22,6 +22,7 @@
 #include "ids.h"
 #include "layout.h"
 #include "output.h"
+#include "readahead.h"
 #include "toplevel.h"
 #include "util.h"
 
@@ -67,6 +68,7 @@ struct build {
 	struct mk_output out; /* the image being written */
 	struct mkr2simg_progress prog;
 	struct filelist root_files_list; /* the survey's, for later reads */
+	struct readahead *ra; /* while the store is written */
 	uint64_t root_files, root_bytes; /* regular files to write in / */
 };
 
@@ -709,6 +711,17 @@ static int tally_visit(struct fst_node *n, void *ctx)
 	return 0;
 }
 
+/* The writer's progress: shown, and where the read-ahead follows it
+ * (it is told of each file as it starts). */
+static void written(void *ctx, uint64_t files, uint64_t bytes)
+{
+	struct build *b = ctx;
+
+	progress_add(b, files, bytes);
+	if (files)
+		readahead_at(b->ra, b->prog.files_done - 1);
+}
+
 /* The progress phase of writing one filesystem, with its totals: the
  * root's from the survey, /boot's (a few files) counted now. */
 static int start_fs_phase(struct build *b, int is_root)
@@ -734,9 +747,10 @@ static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 	struct ext4fs_spec spec = {
 		.label = label, .time = b->time, .offset = start, .size = size,
 		.inodes = is_root ? b->root_need.inodes : b->boot_need.inodes,
-		.progress = progress_add, .progress_ctx = b };
+		.progress = written, .progress_ctx = b };
 	struct ext4fs_links links = { dedup_owner_of, b->dedup };
 	struct mk_err why;
+	int rc;
 
 	memcpy(spec.uuid, uuid, MK_UUID_SIZE);
 	memcpy(spec.hash_seed, seed, MK_UUID_SIZE);
@@ -744,9 +758,15 @@ static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 	    (unsigned long long)(size >> 20));
 	if (start_fs_phase(b, is_root))
 		return -1;
+	if (is_root)
+		b->ra = readahead_start(&b->root_files_list,
+					READAHEAD_BYTES_AHEAD);
 	/* libext2fs opens the image by name: the unnamed file's is fd_path. */
-	if (ext4fs_write(b->out.fd_path, b->out.fd, &spec, tree,
-			 is_root && b->dedup ? &links : NULL, st, &why))
+	rc = ext4fs_write(b->out.fd_path, b->out.fd, &spec, tree,
+			  is_root && b->dedup ? &links : NULL, st, &why);
+	readahead_stop(b->ra);
+	b->ra = NULL;
+	if (rc)
 		return mk_fail(&b->e, "%s: partition %s: %s", b->o->output,
 			       label, why.msg);
 	return 0;
