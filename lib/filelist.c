@@ -1,7 +1,10 @@
 #include "filelist.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -54,6 +57,23 @@ const char *filelist_shown(const struct filelist *l, size_t i)
 	size_t skip = l->files[i].shown_skip;
 
 	return p && strlen(p) > skip ? p + skip : p;
+}
+
+void filelist_read_ahead(const struct filelist *l, size_t i)
+{
+	const char *path = filelist_path(l, i);
+	struct stat st;
+	int fd;
+
+	if (!path || l->files[i].size == 0)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		posix_fadvise(fd, 0, (off_t)l->files[i].size,
+			      POSIX_FADV_WILLNEED);
+	close(fd);
 }
 
 void filelist_free(struct filelist *l)

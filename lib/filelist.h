@@ -43,6 +43,11 @@ const char *filelist_path(const struct filelist *l, size_t i);
 /* That path as errors show it (without --store-root). */
 const char *filelist_shown(const struct filelist *l, size_t i);
 
+/* Asks the kernel to start reading file `i` into the page cache
+ * (POSIX_FADV_WILLNEED), never waiting on a fifo nor following a
+ * symlink that replaced the file; whatever fails changes nothing. */
+void filelist_read_ahead(const struct filelist *l, size_t i);
+
 void filelist_free(struct filelist *l);
 
 #endif

@@ -321,6 +321,57 @@ void fst_unload(struct fst_node *dir)
 	dir->dir_fd = -1;
 }
 
+/* Directory levels fst_prefetch descends (one open file each). */
+#define PREFETCH_DEPTH_MAX 64
+
+static void prefetch_dir(int dir_fd, int depth)
+{
+	DIR *d = fdopendir(dir_fd);
+	struct dirent *de;
+	char target[PATH_MAX];
+	struct stat st;
+
+	if (!d) {
+		close(dir_fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		int sub;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue;
+		if (S_ISLNK(st.st_mode))
+			(void)!readlinkat(dirfd(d), de->d_name, target,
+					  sizeof(target));
+		if (!S_ISDIR(st.st_mode) || depth >= PREFETCH_DEPTH_MAX)
+			continue;
+		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY |
+			     O_CLOEXEC | O_NOFOLLOW);
+		if (sub >= 0)
+			prefetch_dir(sub, depth + 1);
+	}
+	closedir(d);
+}
+
+void fst_prefetch(const char *src)
+{
+	struct stat st;
+	char target[PATH_MAX];
+	int fd;
+
+	if (lstat(src, &st) != 0)
+		return;
+	if (S_ISLNK(st.st_mode))
+		(void)!readlink(src, target, sizeof(target));
+	if (!S_ISDIR(st.st_mode))
+		return;
+	fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0)
+		prefetch_dir(fd, 1);
+}
+
 struct fst_node *fst_child(const struct fst_node *dir, const char *name)
 {
 	size_t i;

@@ -95,6 +95,14 @@ int fst_open(const struct fst_node *n, struct mk_err *e);
 /* A host node's path as errors show it: without policy->shown_skip. */
 const char *fst_shown(const struct fst_node *n);
 
+/*
+ * Reads the metadata a walk of host tree `src` will need (directories,
+ * inodes, symlink targets) into the kernel's caches, without building
+ * nodes, following symlinks or opening files; whatever fails changes
+ * nothing (the walk reports it).  Safe on any thread.
+ */
+void fst_prefetch(const char *src);
+
 /* Looks up a direct entry by name; NULL when absent. */
 struct fst_node *fst_child(const struct fst_node *dir, const char *name);
 

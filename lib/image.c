@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ahead.h"
 #include "bootmem.h"
 #include "closure.h"
 #include "dedup.h"
@@ -22,7 +23,6 @@
 #include "ids.h"
 #include "layout.h"
 #include "output.h"
-#include "readahead.h"
 #include "toplevel.h"
 #include "util.h"
 
@@ -68,7 +68,9 @@ struct build {
 	struct mk_output out; /* the image being written */
 	struct mkr2simg_progress prog;
 	struct filelist root_files_list; /* the survey's, for later reads */
-	struct readahead *ra; /* while the store is written */
+	struct fst_node *store;    /* /nix/store in root_tree */
+	size_t store_paths_seen;   /* of its entries, by the survey */
+	struct ahead *ahead;       /* caches warmed ahead of a walk */
 	uint64_t root_files, root_bytes; /* regular files to write in / */
 };
 
@@ -364,6 +366,7 @@ static int build_root_tree(struct build *b)
 	    !(store = new_dir(b, nix, "store", IMAGE_NIX_STORE_MODE)))
 		return -1;
 	store->gid = IMAGE_NIX_BUILD_GID;
+	b->store = store;
 	if (add_store_paths(b, store))
 		return -1;
 	if (b->o->registration &&
@@ -410,9 +413,72 @@ static int first_visit(struct fst_node *n, void *ctx)
 		fw->b->root_bytes += n->size;
 		progress_add(fw->b, 1, n->size);
 	}
+	if (n->parent == fw->b->store)
+		ahead_at(fw->b->ahead, fw->b->store_paths_seen++);
 	if (filelist_note(&fw->b->root_files_list, n, fw->e))
 		return -1;
 	return fw->b->dedup ? dedup_note(fw->b->dedup, n, fw->e) : 0;
+}
+
+/* ---- warming a cold store ahead of the walks ---------------------- */
+
+static uint64_t one(void *ctx, size_t i)
+{
+	(void)ctx;
+	(void)i;
+	return 1;
+}
+
+static void prefetch_store_path(void *ctx, size_t i)
+{
+	const struct fst_node *store = ctx;
+
+	fst_prefetch(store->kids[i]->src);
+}
+
+/* The survey's metadata: a few store paths read on several threads
+ * ahead of the walk, whose own reads then find them cached. */
+static void warm_store_metadata(struct build *b)
+{
+	const struct ahead_work w = { .count = b->store->nkids, .cost = one,
+				      .run = prefetch_store_path,
+				      .ctx = b->store,
+				      .limit = IMAGE_PREFETCH_PATHS_AHEAD,
+				      .threads = IMAGE_PREFETCH_THREADS };
+
+	b->store_paths_seen = 0;
+	b->ahead = ahead_start(&w);
+}
+
+static uint64_t file_size(void *ctx, size_t i)
+{
+	const struct filelist *l = ctx;
+
+	return l->files[i].size;
+}
+
+static void read_file_ahead(void *ctx, size_t i)
+{
+	filelist_read_ahead(ctx, i);
+}
+
+/* The writer's data: the next files asked for, a bounded amount ahead. */
+static void warm_store_data(struct build *b)
+{
+	const struct ahead_work w = { .count = b->root_files_list.count,
+				      .cost = file_size,
+				      .run = read_file_ahead,
+				      .ctx = &b->root_files_list,
+				      .limit = IMAGE_READ_AHEAD_BYTES,
+				      .threads = 1 };
+
+	b->ahead = ahead_start(&w);
+}
+
+static void stop_ahead(struct build *b)
+{
+	ahead_stop(b->ahead);
+	b->ahead = NULL;
 }
 
 /* One walk over the whole closure for sizes and counts; with dedup, a
@@ -421,12 +487,16 @@ static int survey_root(struct build *b)
 {
 	struct first_walk fw = { b, &b->e };
 	struct dedup_stats ds;
+	int rc;
 
 	if (!b->o->no_dedup && !(b->dedup = dedup_new(EXT4FS_LINK_MAX)))
 		return mk_fail(&b->e, "out of memory");
 	ext4fs_need_init(&b->root_need);
 	progress_phase(b, MKR2SIMG_PHASE_READING, "reading", 0, 0);
-	if (fst_walk(b->root_tree, first_visit, &fw, &b->e))
+	warm_store_metadata(b);
+	rc = fst_walk(b->root_tree, first_visit, &fw, &b->e);
+	stop_ahead(b);
+	if (rc)
 		return -1;
 	b->sum->store_paths = b->closure.count;
 	if (!b->dedup)
@@ -719,7 +789,7 @@ static void written(void *ctx, uint64_t files, uint64_t bytes)
 
 	progress_add(b, files, bytes);
 	if (files)
-		readahead_at(b->ra, b->prog.files_done - 1);
+		ahead_at(b->ahead, b->prog.files_done - 1);
 }
 
 /* The progress phase of writing one filesystem, with its totals: the
@@ -759,13 +829,11 @@ static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 	if (start_fs_phase(b, is_root))
 		return -1;
 	if (is_root)
-		b->ra = readahead_start(&b->root_files_list,
-					READAHEAD_BYTES_AHEAD);
+		warm_store_data(b);
 	/* libext2fs opens the image by name: the unnamed file's is fd_path. */
 	rc = ext4fs_write(b->out.fd_path, b->out.fd, &spec, tree,
 			  is_root && b->dedup ? &links : NULL, st, &why);
-	readahead_stop(b->ra);
-	b->ra = NULL;
+	stop_ahead(b);
 	if (rc)
 		return mk_fail(&b->e, "%s: partition %s: %s", b->o->output,
 			       label, why.msg);

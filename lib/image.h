@@ -25,5 +25,11 @@
 #define IMAGE_UNSET_EPOCH_TIME 1        /* Nix's canonical time */
 #define IMAGE_MAX_PART_BYTES (16ull << 40) /* 16T: SDXC ends at 2T */
 #define IMAGE_REGISTRATION_MAX (512ull << 20) /* read whole into memory */
+/* Warming a cold store (ahead.c): store paths whose metadata is read
+ * ahead of the survey, on that many threads (requests in flight, not
+ * cores); file data asked for ahead of the writer, in bytes. */
+#define IMAGE_PREFETCH_PATHS_AHEAD 32
+#define IMAGE_PREFETCH_THREADS 4
+#define IMAGE_READ_AHEAD_BYTES (128ull << 20)
 
 #endif
