@@ -402,9 +402,11 @@ static int dx_plan(const struct fst_node *d,
 		*n = (struct htree_name){ .name = d->kids[i]->name,
 					  .len = (uint8_t)len,
 					  .index = (uint32_t)i };
-		if (len > EXT2_NAME_LEN || htree_hash(seed, n))
-			return mk_fail(e, "%s: cannot hash a name of %zu bytes",
-				       d->kids[i]->name, len);
+		if (len > EXT2_NAME_LEN || htree_hash(seed, n)) {
+			dir_shown(d, shown, sizeof(shown));
+			return mk_fail(e, "%s/%s: cannot hash a name of %zu "
+				       "bytes", shown, d->kids[i]->name, len);
+		}
 	}
 	htree_sort(x->names, d->nkids);
 	x->leaves = dx_fill_leaves(NULL, d, x->names, NULL, NULL);

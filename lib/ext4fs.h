@@ -7,8 +7,8 @@
  * in walk order, directory blocks packed from sorted entries (an htree,
  * htree.c's format, for every directory larger than one block), file
  * data written straight to its blocks, every identifier and time given
- * by the caller.  Does not own: what goes into the tree (image.c, fstree.c)
- * or where the partition lies (layout.c).
+ * by the caller.  Does not own: what goes into the tree (image.c,
+ * fstree.c) or where the partition lies (layout.c).
  */
 #ifndef MK_EXT4FS_H
 #define MK_EXT4FS_H
