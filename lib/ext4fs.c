@@ -12,6 +12,7 @@
 #include <ext2fs/ext2fs.h>
 
 #include "dataio.h"
+#include "htree.h"
 #include "util.h"
 
 #define INODE_SIZE 256
@@ -36,6 +37,11 @@
 #define MIN_FS_BLOCKS 8192           /* 32 MiB: smaller gets no journal */
 #define WIPE_TAIL_BYTES 65536        /* md/RAID signatures sit in the last 64 KiB */
 #define DIR_USABLE (EXT4FS_BLOCK_SIZE - sizeof(struct ext2_dir_entry_tail))
+#define PATH_SHOWN 1024              /* bytes of a path in a message */
+
+_Static_assert(HTREE_BLOCK_SIZE == EXT4FS_BLOCK_SIZE, "one block size");
+_Static_assert(HTREE_LEAF_USABLE == DIR_USABLE, "one directory block tail");
+_Static_assert(HTREE_SEED_BYTES == MK_UUID_SIZE, "the hash seed is a UUID");
 
 static int fail_ext2(struct mk_err *e, errcode_t err, const char *what)
 {
@@ -287,6 +293,153 @@ static uint64_t dir_pack(ext2_filsys fs, const struct fst_node *d,
 	return blocks;
 }
 
+/* ---- indexed directories ---------------------------------------- */
+
+/* Bytes of a directory's entries, "." and ".." included, packed. */
+static uint64_t dir_bytes(const struct fst_node *d)
+{
+	uint64_t bytes = dirent_len(1) + dirent_len(2);
+	size_t i;
+
+	for (i = 0; i < d->nkids; i++)
+		bytes += dirent_len(strlen(d->kids[i]->name));
+	return bytes;
+}
+
+/* Larger than one block: written as an htree.  The kernel only indexes
+ * a directory when its first block fills, so one written linear would
+ * stay linear (every lookup a scan of every block) for good. */
+static int dir_indexed(const struct fst_node *d)
+{
+	return dir_bytes(d) > DIR_USABLE;
+}
+
+/* Where errors about a directory point: its host path, or for one made
+ * in memory (/, /nix/store, ...) its names up to the root. */
+static void dir_shown(const struct fst_node *d, char *buf, size_t size)
+{
+	const struct fst_node *p;
+	size_t len = 0, n;
+
+	if (d->src) {
+		snprintf(buf, size, "%s", fst_shown(d));
+		return;
+	}
+	buf[0] = '\0';
+	for (p = d; p->parent && len + 1 < size; p = p->parent) {
+		n = strlen(p->name) + 1; /* "/name" before what is there */
+		if (n > size - 1 - len)
+			n = size - 1 - len;
+		memmove(buf + n, buf, len + 1);
+		buf[0] = '/';
+		memcpy(buf + 1, p->name, n - 1);
+		len += n;
+	}
+	if (len == 0)
+		snprintf(buf, size, "/");
+}
+
+/* An indexed directory's entries in hash order, and its blocks. */
+struct dx_layout {
+	struct htree_name *names;
+	uint64_t leaves;
+	uint64_t blocks; /* root, leaves, dx_nodes */
+};
+
+/*
+ * Puts the entries, in hash order, into leaves.  Returns the leaf count;
+ * with `buf` fills leaves 1 on (zeroed blocks) and leaf_hash[] (the
+ * first hash of each leaf, its low bit set when the previous leaf ends
+ * with that hash too: lookups of that hash then read both).
+ */
+static uint64_t dx_fill_leaves(ext2_filsys fs, const struct fst_node *d,
+			       const struct htree_name *v, char *buf,
+			       uint32_t *leaf_hash)
+{
+	struct htree_fill f = HTREE_FILL_INIT;
+	uint32_t off, last = 0, used = 0;
+	char *leaf = NULL;
+	size_t i;
+
+	for (i = 0; i < d->nkids; i++) {
+		struct dirent_src s = dir_entry(d, 0, v[i].index + 2);
+		uint32_t len = dirent_len(s.name_len);
+
+		if (htree_fill_add(&f, len, &off) && buf) {
+			if (leaf)
+				close_block(fs, leaf, last, used, DIR_USABLE);
+			leaf = buf + f.leaves * EXT4FS_BLOCK_SIZE;
+			leaf_hash[f.leaves - 1] =
+				v[i].hash | (i > 0 && v[i].hash == v[i - 1].hash);
+		}
+		if (buf)
+			put_dirent(fs, leaf + off, &s, len);
+		last = off;
+		used = off + len;
+	}
+	if (leaf)
+		close_block(fs, leaf, last, used, DIR_USABLE);
+	return f.leaves;
+}
+
+static int dx_plan(const struct fst_node *d,
+		   const uint8_t hash_seed[MK_UUID_SIZE], struct dx_layout *x,
+		   struct mk_err *e)
+{
+	char shown[PATH_SHOWN];
+	uint32_t seed[HTREE_SEED_WORDS];
+	uint64_t index;
+	size_t i;
+
+	htree_seed(hash_seed, seed);
+	x->names = malloc(d->nkids * sizeof(*x->names));
+	if (!x->names)
+		return mk_fail(e, "out of memory");
+	for (i = 0; i < d->nkids; i++) {
+		struct htree_name *n = &x->names[i];
+		size_t len = strlen(d->kids[i]->name);
+
+		*n = (struct htree_name){ .name = d->kids[i]->name,
+					  .len = (uint8_t)len,
+					  .index = (uint32_t)i };
+		if (len > EXT2_NAME_LEN || htree_hash(seed, n)) {
+			dir_shown(d, shown, sizeof(shown));
+			return mk_fail(e, "%s/%s: cannot hash a name of %zu "
+				       "bytes", shown, d->kids[i]->name, len);
+		}
+	}
+	htree_sort(x->names, d->nkids);
+	x->leaves = dx_fill_leaves(NULL, d, x->names, NULL, NULL);
+	if (htree_index_blocks(x->leaves, &index) == 0) {
+		x->blocks = index + x->leaves;
+		return 0;
+	}
+	dir_shown(d, shown, sizeof(shown));
+	return mk_fail(e, "%s: directory of %zu entries needs %llu blocks of "
+		       "entries, more than an ext4 directory index of two levels "
+		       "reaches (%llu; three need large_dir)", shown, d->nkids,
+		       (unsigned long long)x->leaves,
+		       (unsigned long long)HTREE_MAX_LEAVES);
+}
+
+/* Blocks a directory's entries take, indexed or not. */
+static int dir_blocks(const struct fst_node *d,
+		      const uint8_t hash_seed[MK_UUID_SIZE], uint64_t *blocks,
+		      struct mk_err *e)
+{
+	struct dx_layout x = { NULL, 0, 0 };
+	int rc;
+
+	if (!dir_indexed(d)) {
+		*blocks = dir_pack(NULL, d, 0, DIR_USABLE, NULL);
+		return 0;
+	}
+	rc = dx_plan(d, hash_seed, &x, e);
+	free(x.names);
+	*blocks = x.blocks;
+	return rc;
+}
+
 /* ---- measuring --------------------------------------------------- */
 
 /* Extent tree blocks a mapping of `blocks` may need (generous: a run
@@ -307,38 +460,53 @@ uint64_t ext4fs_file_blocks(uint64_t size)
 	return data + extent_blocks(data);
 }
 
-void ext4fs_need_init(struct ext4fs_need *need)
+void ext4fs_need_init(struct ext4fs_need *need,
+		      const uint8_t hash_seed[MK_UUID_SIZE])
 {
 	need->blocks = 0;
 	/* Inodes 1 to 10 are reserved; the walk counts the root (2). */
 	need->inodes = EXT2_GOOD_OLD_FIRST_INO - 2;
+	memcpy(need->hash_seed, hash_seed, MK_UUID_SIZE);
 }
 
-void ext4fs_measure_node(struct ext4fs_need *need, const struct fst_node *n)
+int ext4fs_measure_node(struct ext4fs_need *need, const struct fst_node *n,
+			struct mk_err *e)
 {
 	uint64_t blocks = 0;
 
 	need->inodes++;
-	if (n->kind == FST_DIR)
-		blocks = dir_pack(NULL, n, 0, DIR_USABLE, NULL);
-	else if (n->kind == FST_FILE)
+	if (n->kind == FST_DIR) {
+		if (dir_blocks(n, need->hash_seed, &blocks, e))
+			return -1;
+	} else if (n->kind == FST_FILE) {
 		blocks = mk_div_ceil(n->size, EXT4FS_BLOCK_SIZE);
-	else if (strlen(n->target) > FAST_SYMLINK_MAX)
+	} else if (strlen(n->target) > FAST_SYMLINK_MAX) {
 		blocks = 1;
+	}
 	need->blocks += blocks + extent_blocks(blocks);
-}
-
-static int measure_visit(struct fst_node *n, void *ctx)
-{
-	ext4fs_measure_node(ctx, n);
 	return 0;
 }
 
-int ext4fs_measure(struct fst_node *root, struct ext4fs_need *need,
-		   struct mk_err *e)
+struct measure_walk {
+	struct ext4fs_need *need;
+	struct mk_err *e;
+};
+
+static int measure_visit(struct fst_node *n, void *ctx)
 {
-	ext4fs_need_init(need);
-	return fst_walk(root, measure_visit, need, e);
+	struct measure_walk *m = ctx;
+
+	return ext4fs_measure_node(m->need, n, m->e);
+}
+
+int ext4fs_measure(struct fst_node *root,
+		   const uint8_t hash_seed[MK_UUID_SIZE],
+		   struct ext4fs_need *need, struct mk_err *e)
+{
+	struct measure_walk m = { need, e };
+
+	ext4fs_need_init(need, hash_seed);
+	return fst_walk(root, measure_visit, &m, e);
 }
 
 int ext4fs_add_lost_found(struct fst_node *root, int64_t time,
@@ -366,15 +534,18 @@ static void set_identity(ext2_filsys fs, const struct ext4fs_spec *spec)
 	struct ext2_super_block *sb = fs->super;
 
 	memcpy(sb->s_uuid, spec->uuid, sizeof(sb->s_uuid));
-	memcpy(sb->s_hash_seed, spec->hash_seed, sizeof(sb->s_hash_seed));
+	/* In memory libext2fs keeps the words in host order; htree.c hashes
+	 * with these same words. */
+	htree_seed(spec->hash_seed, sb->s_hash_seed);
 	memset(sb->s_volume_name, 0, sizeof(sb->s_volume_name));
 	strncpy((char *)sb->s_volume_name, spec->label,
 		sizeof(sb->s_volume_name));
-	sb->s_def_hash_version = EXT2_HASH_HALF_MD4;
+	sb->s_def_hash_version = HTREE_HASH_VERSION;
 	/* libext2fs picks the flag from the build host's char signedness;
-	 * fix it so the bytes do not depend on the machine. */
+	 * fix it so the bytes (and the kernel's hashes) do not depend on
+	 * the machine. */
 	sb->s_flags &= ~(EXT2_FLAGS_UNSIGNED_HASH | EXT2_FLAGS_SIGNED_HASH);
-	sb->s_flags |= EXT2_FLAGS_SIGNED_HASH;
+	sb->s_flags |= HTREE_HASH_FLAG;
 	sb->s_checksum_type = EXT2_CRC32C_CHKSUM;
 	sb->s_max_mnt_count = -1;
 	sb->s_checkinterval = 0;
@@ -529,6 +700,7 @@ struct writer {
 	blk64_t goal;      /* where the next allocation starts looking */
 	ext2_ino_t next_ino;
 	uint32_t usable;   /* directory block bytes before the tail */
+	const uint8_t *hash_seed; /* the superblock's, for htrees */
 	char *buf;         /* DATA_CHUNK_BLOCKS blocks */
 	const struct ext4fs_links *links;
 	uint64_t file_index;      /* regular files so far */
@@ -931,30 +1103,65 @@ static int write_entries(struct writer *w, struct fst_node *d)
 	return rc ? -1 : 0;
 }
 
+/* A directory's blocks, filled (zeroed first): linear, or when larger
+ * than one block an htree (then *indexed is set). */
+static int dir_build(struct writer *w, const struct fst_node *d,
+		     uint32_t parent, char **out, uint64_t *nblocks,
+		     int *indexed)
+{
+	struct dx_layout x = { NULL, 0, 0 };
+	uint32_t *leaf_hash = NULL;
+	int rc = 0;
+
+	*indexed = dir_indexed(d);
+	if (!*indexed) {
+		*nblocks = dir_pack(NULL, d, parent, w->usable, NULL);
+		*out = calloc(*nblocks, EXT4FS_BLOCK_SIZE);
+		if (!*out)
+			return mk_fail(w->e, "out of memory");
+		dir_pack(w->fs, d, parent, w->usable, *out);
+		return 0;
+	}
+	if (dx_plan(d, w->hash_seed, &x, w->e) == 0) {
+		*out = calloc(x.blocks, EXT4FS_BLOCK_SIZE);
+		leaf_hash = malloc(x.leaves * sizeof(*leaf_hash));
+		if (!*out || !leaf_hash)
+			rc = mk_fail(w->e, "out of memory");
+	} else {
+		rc = -1;
+	}
+	if (rc == 0) {
+		dx_fill_leaves(w->fs, d, x.names, *out, leaf_hash);
+		htree_write_index(*out, d->ino, parent, x.leaves, leaf_hash);
+		*nblocks = x.blocks;
+	}
+	free(leaf_hash);
+	free(x.names);
+	return rc;
+}
+
 /* A directory whose inode is numbered: everything below it, then its
  * own blocks, which need the entries' inode numbers. */
 static int write_dir(struct writer *w, struct fst_node *d, uint32_t parent)
 {
 	struct ext2_inode_large in;
-	uint64_t nblocks;
-	uint64_t subdirs = 0;
-	char *blocks;
+	uint64_t nblocks = 0, subdirs = 0;
+	char *blocks = NULL;
 	size_t i;
-	int rc;
+	int rc, indexed = 0;
 
 	if (fst_load(d, w->e))
 		return -1;
 	rc = write_entries(w, d);
-	nblocks = dir_pack(w->fs, d, parent, w->usable, NULL);
-	blocks = rc ? NULL : calloc(nblocks, EXT4FS_BLOCK_SIZE);
-	if (rc == 0 && !blocks)
-		rc = mk_fail(w->e, "out of memory");
+	if (rc == 0)
+		rc = dir_build(w, d, parent, &blocks, &nblocks, &indexed);
 	for (i = 0; rc == 0 && i < d->nkids; i++)
 		subdirs += d->kids[i]->kind == FST_DIR;
 	if (rc == 0) {
-		dir_pack(w->fs, d, parent, w->usable, blocks);
 		ext2fs_inode_alloc_stats2(w->fs, d->ino, +1, 1);
 		inode_base(d, LINUX_S_IFDIR, ext4fs_dir_nlink(subdirs), &in);
+		if (indexed)
+			in.i_flags |= EXT2_INDEX_FL;
 		rc = start_extents(w, d->ino, &in) ||
 				     place_blocks(w, d->ino, &in, 0, nblocks,
 						  blocks, write_dir_blocks)
@@ -1000,7 +1207,8 @@ int ext4fs_write(const char *image_path, int image_fd,
 	struct writer w = { .fd = image_fd,
 			    .label = spec->label, .offset = spec->offset,
 			    .usable = DIR_USABLE, .links = links,
-			    .spec = spec, .e = e };
+			    .spec = spec, .e = e,
+			    .hash_seed = spec->hash_seed };
 	int rc;
 
 	w.buf = malloc((size_t)DATA_CHUNK_BLOCKS * EXT4FS_BLOCK_SIZE);

@@ -4,10 +4,11 @@
  * Owns: the feature set and geometry (4 KiB blocks, 256-byte inodes,
  * journal, extents, 64bit, flex_bg, dir_index, metadata_csum, never
  * inline_data), the size a tree needs, and writing a tree: inode numbers
- * in walk order, directory blocks packed from sorted entries, file data
- * written straight to its blocks, every identifier and time given by
- * the caller.  Does not own: what goes into the tree (image.c, fstree.c)
- * or where the partition lies (layout.c).
+ * in walk order, directory blocks packed from sorted entries (an htree,
+ * htree.c's format, for every directory larger than one block), file
+ * data written straight to its blocks, every identifier and time given
+ * by the caller.  Does not own: what goes into the tree (image.c,
+ * fstree.c) or where the partition lies (layout.c).
  */
 #ifndef MK_EXT4FS_H
 #define MK_EXT4FS_H
@@ -50,6 +51,8 @@ struct ext4fs_spec {
 struct ext4fs_need {
 	uint64_t blocks; /* data, directory, symlink and extent blocks */
 	uint64_t inodes; /* inodes in use, reserved ones included */
+	uint8_t hash_seed[MK_UUID_SIZE]; /* the filesystem's: how indexed
+					    directories split into blocks */
 };
 
 struct ext4fs_stats {
@@ -83,15 +86,22 @@ void ext4fs_encode_time(int64_t t, uint32_t *lo, uint32_t *extra);
 int ext4fs_add_lost_found(struct fst_node *root, int64_t time,
 			  struct mk_err *e);
 
-/* Measuring, one node at a time during a walk (the tree must have
- * lost+found): start with ext4fs_need_init, then every node in walk
- * order, every file counted as its own inode. */
-void ext4fs_need_init(struct ext4fs_need *need);
-void ext4fs_measure_node(struct ext4fs_need *need, const struct fst_node *n);
+/*
+ * Measuring, one node at a time during a walk (the tree must have
+ * lost+found): start with ext4fs_need_init, with the hash seed the
+ * filesystem will get (ext4fs_spec.hash_seed), then every node in walk
+ * order, every file counted as its own inode.  Fails on a directory too
+ * large for a two-level htree.
+ */
+void ext4fs_need_init(struct ext4fs_need *need,
+		      const uint8_t hash_seed[MK_UUID_SIZE]);
+int ext4fs_measure_node(struct ext4fs_need *need, const struct fst_node *n,
+			struct mk_err *e);
 
 /* Both of the above over a whole tree. */
-int ext4fs_measure(struct fst_node *root, struct ext4fs_need *need,
-		   struct mk_err *e);
+int ext4fs_measure(struct fst_node *root,
+		   const uint8_t hash_seed[MK_UUID_SIZE],
+		   struct ext4fs_need *need, struct mk_err *e);
 
 /* Blocks one regular file of `size` bytes takes (data and extents). */
 uint64_t ext4fs_file_blocks(uint64_t size);

@@ -406,7 +406,8 @@ static int first_visit(struct fst_node *n, void *ctx)
 {
 	struct first_walk *fw = ctx;
 
-	ext4fs_measure_node(&fw->b->root_need, n);
+	if (ext4fs_measure_node(&fw->b->root_need, n, fw->e))
+		return -1;
 	count_node(fw->b->sum, n);
 	if (n->kind == FST_FILE) {
 		fw->b->root_files++;
@@ -491,7 +492,7 @@ static int survey_root(struct build *b)
 
 	if (!b->o->no_dedup && !(b->dedup = dedup_new(EXT4FS_LINK_MAX)))
 		return mk_fail(&b->e, "out of memory");
-	ext4fs_need_init(&b->root_need);
+	ext4fs_need_init(&b->root_need, b->ids.root_hash_seed);
 	progress_phase(b, MKR2SIMG_PHASE_READING, "reading", 0, 0);
 	warm_store_metadata(b);
 	rc = fst_walk(b->root_tree, first_visit, &fw, &b->e);
@@ -565,7 +566,8 @@ static int plan_sizes(struct build *b)
 	uint64_t boot_min, root_min, boot_size;
 	char given[MK_SIZE_TEXT_MAX];
 
-	if (ext4fs_measure(b->boot_tree, &b->boot_need, &b->e))
+	if (ext4fs_measure(b->boot_tree, b->ids.boot_hash_seed, &b->boot_need,
+			   &b->e))
 		return -1;
 	boot_need = b->boot_need;
 	root_need = b->root_need;
@@ -869,8 +871,10 @@ static int run(struct build *b)
 		return -1;
 	say(b, MKR2SIMG_LOG_INFO, "reading %zu store paths",
 	    b->closure.count);
-	if (build_root_tree(b) || survey_root(b) || build_boot_tree(b) ||
-	    plan_sizes(b) || derive_ids(b))
+	/* Identifiers first: the hash seeds decide how indexed directories
+	 * split into blocks, so the sizes need them. */
+	if (derive_ids(b) || build_root_tree(b) || survey_root(b) ||
+	    build_boot_tree(b) || plan_sizes(b))
 		return -1;
 	if (write_image(b))
 		return -1;

@@ -27,6 +27,10 @@
 #                          reports exactly that file as differing
 #   zero-root-superblock   a copy with NIXOS_SD's superblock zeroed: passes
 #                          only when the initramfs reports no NIXOS_SD
+#   wrong-hash-seed        a copy whose NIXOS_SD superblock has another
+#                          htree hash seed (debugfs ssv): passes only when
+#                          the initramfs reports names of the indexed
+#                          directory as not found
 #   damage-extlinux        a copy with extlinux.conf's data overwritten:
 #                          passes only when U-Boot reads it, rejects it
 #                          ("EXTLINUX FAILED"), starts no kernel and falls
@@ -56,11 +60,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib.sh"
 BOOT_PROG="boot_test.sh${2:+ $2}"
 
-[ $# -eq 2 ] || { echo "usage: $0 MKR2SIMG boot|corrupt-store-file|zero-root-superblock|damage-extlinux|kernel-at-gap|kernel-over-gap" >&2; exit 2; }
+[ $# -eq 2 ] || { echo "usage: $0 MKR2SIMG boot|corrupt-store-file|zero-root-superblock|wrong-hash-seed|damage-extlinux|kernel-at-gap|kernel-over-gap" >&2; exit 2; }
 mkr2simg=$1
 mode=$2
 case $mode in
-boot | corrupt-store-file | zero-root-superblock | damage-extlinux | kernel-at-gap | kernel-over-gap) ;;
+boot | corrupt-store-file | zero-root-superblock | wrong-hash-seed | damage-extlinux | kernel-at-gap | kernel-over-gap) ;;
 *) die "unknown mode '$mode'" ;;
 esac
 [ -x "$mkr2simg" ] || die "$mkr2simg is not an executable"
@@ -153,9 +157,9 @@ nix_build() {
 store_root=
 if [ "$use_nix" = 1 ]; then
 	say "building the store paths with nix-build ($here/toplevel.nix)"
-	mapfile -t p < <(nix_build linux dataA dataB note)
-	[ ${#p[@]} -eq 4 ] || die "nix-build gave ${#p[@]} paths, expected 4"
-	LINUX=${p[0]} DATA_A=${p[1]} DATA_B=${p[2]} NOTE=${p[3]}
+	mapfile -t p < <(nix_build linux dataA dataB note bigDir)
+	[ ${#p[@]} -eq 5 ] || die "nix-build gave ${#p[@]} paths, expected 5"
+	LINUX=${p[0]} DATA_A=${p[1]} DATA_B=${p[2]} NOTE=${p[3]} BIG=${p[4]}
 else
 	say "nix-build not usable here: laying out the store paths in a tree (--store-root)"
 	store_root=$work/store-root
@@ -169,6 +173,7 @@ else
 	DATA_A=$(fake_path mkr2simg-boot-data-a-1.0)
 	DATA_B=$(fake_path mkr2simg-boot-data-b-1.0)
 	NOTE=$(fake_path mkr2simg-boot-note.sh)
+	BIG=$(fake_path mkr2simg-boot-big-dir-1.0)
 	role() { # ROLE OUT [VAR=VALUE...]
 		local r=$1 o=$2
 		shift 2
@@ -179,6 +184,7 @@ else
 	role data-b "$DATA_B"
 	role data-a "$DATA_A" dataB="$DATA_B"
 	role note "$NOTE"
+	role big-dir "$BIG"
 fi
 checked=("$LINUX" "$DATA_A" "$DATA_B" "$NOTE")
 
@@ -208,6 +214,15 @@ manifest_entries() {
 	done
 }
 
+# The indexed directory: init.sh looks up every one of its names and a
+# third as many that are not there (names with "~" appended), one by
+# one, through the kernel (too many entries to hash each under
+# emulation).
+big_entries=$BIG/entries
+printf '%s\n' "${big_entries#/}" >"$work/big-dir"
+(cd "${store_root:-}$big_entries" && find . -mindepth 1 -printf '%f\n') | LC_ALL=C sort >"$work/big-hits"
+awk 'NR % 3 == 1 { print $0 "~" }' "$work/big-hits" >"$work/big-misses"
+
 # ---------------------------------------------------------------------------
 # The check initramfs.
 
@@ -224,6 +239,7 @@ make_initramfs() {
 	cp "$1" "$d/etc/boot-check/manifest"
 	cp "$2" "$d/etc/boot-check/paths"
 	cp "$3" "$d/etc/boot-check/registration-expected"
+	cp "$work/big-dir" "$work/big-hits" "$work/big-misses" "$d/etc/boot-check/"
 	# Same bytes for the same contents: a rebuilt initramfs is the same
 	# store path.
 	find "$d" -exec touch -h -d @1 {} +
@@ -261,11 +277,11 @@ else
 	TOPLEVEL=$(fake_path nixos-system-mkr2simg-boot-test-24.05)
 	role initrd "$INITRD" initrdFile="$work/initrd.cpio.gz"
 	role toplevel "$TOPLEVEL" linux="$LINUX" initrd="$INITRD" dataA="$DATA_A" \
-		dataB="$DATA_B" note="$NOTE" kernelParams="$KERNEL_PARAMS"
-	closure=("${checked[@]}" "$INITRD" "$TOPLEVEL")
+		dataB="$DATA_B" note="$NOTE" bigDir="$BIG" kernelParams="$KERNEL_PARAMS"
+	closure=("${checked[@]}" "$BIG" "$INITRD" "$TOPLEVEL")
 fi
 printf '%s\n' "${closure[@]}" >"$work/closure.txt"
-for p in "${checked[@]}" "$INITRD" "$TOPLEVEL"; do
+for p in "${checked[@]}" "$BIG" "$INITRD" "$TOPLEVEL"; do
 	grep -qxF "$p" "$work/closure.txt" || die "$p is not in the closure of $TOPLEVEL"
 done
 say "toplevel $TOPLEVEL (${#closure[@]} store paths)"
@@ -290,6 +306,13 @@ dfs() {
 	[ "$1" = 1 ] || start=$p2_start
 	debugfs -R "$3" "$2?offset=$((512 * start))" 2>/dev/null
 }
+
+# The directory the kernel is to search is an htree of two levels.
+dfs 2 "$img" "htree $big_entries" >"$work/big.htree"
+{ grep -q 'Indirect levels: 1$' "$work/big.htree" && [ $(($(dfs 2 "$img" "stat $big_entries" |
+	sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p') & 0x1000)) -ne 0 ]; } ||
+	die "$big_entries is not an indexed directory of two levels in the image"
+say "image: $big_entries is an htree of two levels ($(wc -l <"$work/big-hits") entries)"
 
 # ---------------------------------------------------------------------------
 # The boot.
@@ -393,6 +416,8 @@ boot)
 		check_fail "U-Boot did not load ../nixos/$kname"
 	log_has "Retrieving file: /extlinux/\.\./nixos/$iname\$" ||
 		check_fail "U-Boot did not load ../nixos/$iname"
+	log_has "^$TAG: PASSED: .*; $(wc -l <"$work/big-hits") names of an indexed directory found\$" ||
+		check_fail "the initramfs did not look up the names of $big_entries"
 	;;
 corrupt-store-file)
 	victim=$DATA_B/share/big.bin
@@ -421,6 +446,18 @@ zero-root-superblock)
 	[ "$outcome" = failed ] || check_fail "expected the initramfs to report a failure, got: $outcome"
 	log_has "^$TAG: FAILED: no file system labelled NIXOS_SD" ||
 		check_fail "the failure is not the missing NIXOS_SD file system"
+	;;
+wrong-hash-seed)
+	cp --sparse=always "$img" "$work/bad.img"
+	debugfs -w -R "ssv hash_seed 0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0" \
+		"$work/bad.img?offset=$((512 * p2_start))" 2>/dev/null
+	[ "$(dfs 2 "$work/bad.img" stats | sed -n 's/^Directory Hash Seed: *//p')" = 0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0 ] ||
+		die "could not change the hash seed"
+	say "gave NIXOS_SD another htree hash seed"
+	boot "$work/bad.img"
+	[ "$outcome" = failed ] || check_fail "expected the initramfs to report a failure, got: $outcome"
+	log_has "^$TAG: FAILED: [0-9]+ of $(wc -l <"$work/big-hits") names of /${big_entries#/} not found" ||
+		check_fail "the failure is not names of the indexed directory not found"
 	;;
 damage-extlinux)
 	read -r blk _ < <(dfs 1 "$img" 'blocks /extlinux/extlinux.conf')

@@ -7,7 +7,9 @@
 # sha256 of each file's data, each symlink's target) with
 # /etc/boot-check/manifest, written on the host from the store, and checks
 # that the init= path on the kernel command line exists there and (with
-# Nix) that /nix-path-registration lists those paths and the toplevel.  Prints
+# Nix) that /nix-path-registration lists those paths and the toplevel, and
+# looks up every name (and as many absent ones) of the large indexed
+# directory named in /etc/boot-check/big-dir, one by one.  Prints
 # exactly one line starting with "MKR2SIMG-BOOT-CHECK: PASSED" or
 # "MKR2SIMG-BOOT-CHECK: FAILED", then powers off.  It never returns: PID 1
 # exiting would panic the kernel.
@@ -123,8 +125,54 @@ if [ "$(cat $C/registration-expected)" = yes ]; then
 	info "/nix-path-registration lists the $# store paths and the toplevel"
 fi
 
+# The indexed directory: each name looked up by the kernel (an htree
+# lookup: hash, index blocks, one leaf), each absent one not found,
+# readdir gives them all, and ext4 logged no error or warning about it.
+# existing FILE: how many of the names in FILE (one a line, no blanks)
+# exist in the current directory, each looked up by a shell builtin;
+# the first three absent ones on stderr.  (ash's `read` costs a system
+# call per byte: the file is read whole instead.)
+existing() {
+	local IFS='
+' n=0 miss=0
+	set -f
+	# shellcheck disable=SC2046 # split on newlines only, no globbing
+	set -- $(cat "$1")
+	set +f
+	for name; do
+		if [ -e "$name" ]; then
+			n=$((n + 1))
+		else
+			miss=$((miss + 1))
+			[ $miss -gt 3 ] || echo "not found: $name" >&2
+		fi
+	done
+	echo $n
+}
+
+big_check() {
+	big=/mnt/$(cat $C/big-dir)
+	want=$(wc -l <$C/big-hits)
+	cd "$big" || fail "cannot enter ${big#/mnt}"
+	found=$(existing $C/big-hits 2>/tmp/big-errors)
+	if [ "$found" -ne "$want" ]; then
+		sed 's/^/boot-check: /' /tmp/big-errors
+		fail "$((want - found)) of $want names of ${big#/mnt} not found"
+	fi
+	found=$(existing $C/big-misses 2>/dev/null)
+	[ "$found" -eq 0 ] || fail "$found of $(wc -l <$C/big-misses) absent names of ${big#/mnt} found"
+	n=$(find . -mindepth 1 -maxdepth 1 | wc -l)
+	cd /
+	[ "$n" -eq "$want" ] || fail "readdir of ${big#/mnt} gives $n entries, expected $want"
+	if dmesg | grep -E 'EXT4-fs (error|warning)' >/tmp/ext4-log; then
+		fail "the kernel logged: $(head -n 1 /tmp/ext4-log)"
+	fi
+	info "${big#/mnt}: $want names found, $(wc -l <$C/big-misses) absent ones not, no EXT4-fs error"
+}
+big_check
+
 nf=$(grep -c '^f ' $C/manifest)
 nl=$(grep -c '^l ' $C/manifest)
 nd=$(grep -c '^d ' $C/manifest)
-echo "$TAG: PASSED: root $dev (LABEL=NIXOS_SD) matches the manifest of $# store paths ($nf files, $nl symlinks, $nd directories); init=$init exists"
+echo "$TAG: PASSED: root $dev (LABEL=NIXOS_SD) matches the manifest of $# store paths ($nf files, $nl symlinks, $nd directories); init=$init exists; $(wc -l <$C/big-hits) names of an indexed directory found"
 finish

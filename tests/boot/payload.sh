@@ -12,9 +12,12 @@
 #   data-a    more files, one identical to data-b's (hardlinked in the
 #             image), symlinks of every kind ($dataB: data-b's path)
 #   note      a store path that is a single executable file
+#   big-dir   $out/entries: 9,000 empty files with 200-byte names (a
+#             tenth with bytes from 0x80), 566 blocks: an htree of two
+#             levels, more leaves than the root's 507 entries
 #   toplevel  a NixOS-like system: kernel, initrd, dtbs, init,
 #             kernel-params ... ($linux $initrd $dataA $dataB $note
-#             $kernelParams)
+#             $bigDir $kernelParams)
 # shellcheck disable=SC2154 # the inputs come from the environment
 set -eu
 [ $# -eq 1 ] || { echo "usage: payload.sh ROLE" >&2; exit 2; }
@@ -70,6 +73,16 @@ note)
 	printf '#!/bin/sh\necho a store path that is one file\n' >"$out"
 	chmod 0755 "$out"
 	;;
+big-dir)
+	mkdir -p "$out/entries"
+	perl -e 'my $d = $ARGV[0];
+	         for my $i (0 .. 8999) {
+	             my $n = sprintf("%05d-", $i) . ($i % 10 ? "" : "\xc3\xa9" x 5);
+	             $n .= chr(97 + ($i * 7 + length($n)) % 26) while length($n) < 200;
+	             open(my $f, ">", "$d/$n") or die "$d/$n: $!";
+	             close($f);
+	         }' "$out/entries"
+	;;
 toplevel)
 	mkdir -p "$out/deps"
 	ln -s "$linux/Image" "$out/kernel"
@@ -83,6 +96,7 @@ toplevel)
 	ln -s "$dataA" "$out/sw"
 	ln -s "$dataB" "$out/deps/data-b"
 	ln -s "$note" "$out/deps/note"
+	ln -s "$bigDir" "$out/deps/big-dir"
 	;;
 *)
 	echo "payload.sh: unknown role '$1'" >&2

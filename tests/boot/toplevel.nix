@@ -6,8 +6,8 @@
 #   nix-build toplevel.nix --argstr kernelImage /abs/Image \
 #     --argstr initrdFile /abs/initrd.cpio.gz -A toplevel
 #
-# linux, dataA, dataB and note do not depend on the initramfs, so the
-# initramfs can carry a manifest of them; the toplevel wraps the kernel,
+# linux, dataA, dataB, note and bigDir do not depend on the initramfs, so
+# the initramfs can carry a manifest of them; the toplevel wraps the kernel,
 # that initramfs and those paths into a NixOS-like system.
 { kernelImage
 , kernelVersion ? "arm64"
@@ -40,14 +40,17 @@ let
   # A store path that is a single (executable) file.
   note = mk "note" "mkr2simg-boot-note.sh" { };
 
+  # One directory of 9,000 entries: an htree of two levels.
+  bigDir = mk "big-dir" "mkr2simg-boot-big-dir-1.0" { };
+
   initrd = mk "initrd" "initrd-mkr2simg-boot-check" {
     initrdFile = hostFile "initrd-mkr2simg-boot-check.cpio.gz" initrdFile;
   };
 
   toplevel = mk "toplevel" "nixos-system-mkr2simg-boot-test-24.05" {
-    inherit linux initrd dataA dataB note kernelParams;
+    inherit linux initrd dataA dataB note bigDir kernelParams;
   };
 in
 {
-  inherit linux dataA dataB note toplevel;
+  inherit linux dataA dataB note bigDir toplevel;
 }
