@@ -396,17 +396,6 @@ static int fail_write(struct build *b, int err)
 	return mk_fail_errno(&b->e, err, "%s: cannot write", b->o->output);
 }
 
-static void set_part(struct gpt_part *p, const char *type,
-		     const uint8_t guid[MK_UUID_SIZE], uint64_t start,
-		     uint64_t size, const char *name)
-{
-	gpt_guid_parse(type, p->type_guid);
-	memcpy(p->unique_guid, guid, MK_UUID_SIZE);
-	p->first_lba = start / LAYOUT_SECTOR;
-	p->last_lba = (start + size) / LAYOUT_SECTOR - 1;
-	snprintf(p->name, sizeof(p->name), "%s", name);
-}
-
 static int write_gpt(struct build *b)
 {
 	uint8_t primary[GPT_PRIMARY_SECTORS * GPT_SECTOR_SIZE];
@@ -415,15 +404,8 @@ static int write_gpt(struct build *b)
 	const struct mk_layout *l = &b->layout;
 	int err;
 
-	memset(&d, 0, sizeof(d));
-	d.total_sectors = l->image_size / LAYOUT_SECTOR;
-	memcpy(d.disk_guid, b->ids.disk_guid, MK_UUID_SIZE);
-	d.nparts = 2;
-	set_part(&d.parts[0], GPT_TYPE_LINUX_FS, b->ids.boot_part_guid,
-		 l->boot_start, l->boot_size, IMAGE_BOOT_LABEL);
-	d.parts[0].attributes = GPT_ATTR_LEGACY_BIOS_BOOTABLE;
-	set_part(&d.parts[1], GPT_TYPE_ROOT_ARM64, b->ids.root_part_guid,
-		 l->root_start, l->root_size, IMAGE_ROOT_LABEL);
+	layout_gpt_disk(l, b->ids.disk_guid, b->ids.boot_part_guid,
+			b->ids.root_part_guid, &d);
 	if (gpt_encode(&d, primary, backup, &b->e))
 		return -1;
 	err = mk_pwrite_all(b->out.fd, primary, sizeof(primary), 0);
