@@ -120,7 +120,6 @@ int layout_from_gpt(const struct gpt_disk *d, uint64_t image_size,
 		    struct mk_layout *l, struct mk_err *e)
 {
 	const struct gpt_part *boot = &d->parts[0], *root = &d->parts[1];
-	char size[MK_SIZE_TEXT_MAX];
 
 	memset(l, 0, sizeof(*l));
 	if (d->nparts != 2)
@@ -135,8 +134,8 @@ int layout_from_gpt(const struct gpt_disk *d, uint64_t image_size,
 			       "%u", (unsigned long long)boot->first_lba,
 			       LAYOUT_BOOT_PART_SECTOR);
 	if (part_bytes(boot) != l->boot_size)
-		return mk_fail(e, "partition 1 is %s, not a multiple of %uM",
-			       mk_size_text(part_bytes(boot), size),
+		return mk_fail(e, "partition 1 has %llu bytes, not a multiple "
+			       "of %uM", (unsigned long long)part_bytes(boot),
 			       LAYOUT_ALIGN / MIB);
 	if (root->first_lba * LAYOUT_SECTOR != l->root_start)
 		return mk_fail(e, "partition 2 starts at sector %llu, expected "

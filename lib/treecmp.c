@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ext2fs/ext2_ext_attr.h>
 #include <ext2fs/ext2_fs.h>
 
 #include "closure.h"
@@ -16,6 +17,11 @@
 #define PERM_BITS 07777           /* i_mode without the file type */
 #define LINKS_FIRST_SLOTS 1024    /* power of two */
 #define LINKS_HASH 2654435761u    /* Knuth's multiplicative hash */
+
+/* Inode flags that only say how data is laid out: the build's extent
+ * trees (and hash-indexed directories); any other changes behaviour. */
+#define LAYOUT_FLAGS (EXT4_EXTENTS_FL | EXT2_INDEX_FL | EXT4_HUGE_FILE_FL)
+#define XATTR_NAME_SHOWN 256
 
 /* Bytes of an inode as stored: the first 128 plus i_extra_isize. */
 #define INODE_FIELDS(in) (EXT2_GOOD_OLD_INODE_SIZE + (in)->i_extra_isize)
@@ -47,6 +53,8 @@ struct cmp {
 	struct mk_diffs *d;
 	struct mk_err *e;
 	char *img, *src;          /* CHUNK bytes each */
+	char *ibuf;               /* one whole on-disk inode */
+	unsigned isize;           /* its bytes */
 	struct link *links;       /* open addressing, by inode */
 	size_t nslots, nused;
 	char *path;               /* of the node being compared */
@@ -253,10 +261,66 @@ static void compare_times(struct cmp *c, const struct ext2_inode_large *in,
 			"%lld", shown(c), size, (long long)want);
 }
 
+static int first_xattr(char *name, char *value, size_t value_len,
+		       void *data)
+{
+	(void)value;
+	(void)value_len;
+	snprintf(data, XATTR_NAME_SHOWN, "%s", name);
+	return XATTR_ABORT;
+}
+
+/* The build writes none: one (security.capability, an ACL) changes
+ * what a program may do. */
+static void compare_xattrs(struct cmp *c, ext2_ino_t ino)
+{
+	struct ext2_xattr_handle *h = NULL;
+	char name[XATTR_NAME_SHOWN] = "";
+	size_t count = 0;
+	errcode_t err;
+
+	err = ext2fs_xattrs_open(c->fs, ino, &h);
+	if (err == EXT2_ET_MISSING_EA_FEATURE)
+		return; /* then no inode can have any */
+	/* It reads the whole on-disk inode itself: in-inode attributes lie
+	 * past struct ext2_inode_large. */
+	if (!err)
+		err = ext2fs_xattrs_read(h);
+	if (!err)
+		err = ext2fs_xattrs_count(h, &count);
+	if (!err && count)
+		err = ext2fs_xattrs_iterate(h, first_xattr, name);
+	if (h)
+		ext2fs_xattrs_close(&h);
+	if (err)
+		mk_diff(c->d, "%s: extended attributes cannot be read: %s",
+			shown(c), error_message(err));
+	else if (count)
+		mk_diff(c->d, "%s: %zu extended attribute%s (%s), expected "
+			"none", shown(c), count, count == 1 ? "" : "s", name);
+}
+
+/* Whether the inode read into c->ibuf has attributes in it or in a
+ * block: only then are they listed (the build's never do). */
+static int has_xattrs(const struct cmp *c, const struct ext2_inode_large *in)
+{
+	unsigned at = EXT2_GOOD_OLD_INODE_SIZE + in->i_extra_isize;
+	uint32_t magic;
+
+	if (ext2fs_file_acl_block(c->fs, (const struct ext2_inode *)in))
+		return 1;
+	if (c->isize <= EXT2_GOOD_OLD_INODE_SIZE ||
+	    at + sizeof(magic) > c->isize)
+		return 0;
+	memcpy(&magic, c->ibuf + at, sizeof(magic));
+	return ext2fs_le32_to_cpu(magic) == EXT2_EXT_ATTR_MAGIC;
+}
+
 static void compare_meta(struct cmp *c, const struct fst_node *n,
-			 const struct ext2_inode_large *in)
+			 struct ext2_inode_large *in, ext2_ino_t ino)
 {
 	unsigned uid = inode_uid(*in), gid = inode_gid(*in);
+	uint32_t flags = in->i_flags & ~LAYOUT_FLAGS;
 
 	if ((in->i_mode & PERM_BITS) != n->mode)
 		mk_diff(c->d, "%s: mode %04o, expected %04o", shown(c),
@@ -265,6 +329,12 @@ static void compare_meta(struct cmp *c, const struct fst_node *n,
 		mk_diff(c->d, "%s: owner %u:%u, expected %u:%u", shown(c), uid,
 			gid, n->uid, n->gid);
 	compare_times(c, in, n->time);
+	if (flags)
+		mk_diff(c->d, "%s: inode flags 0x%x, expected none of them "
+			"(chattr's immutable, append-only and the like)",
+			shown(c), flags);
+	if (has_xattrs(c, in))
+		compare_xattrs(c, ino);
 }
 
 /* ---- contents ------------------------------------------------------- */
@@ -537,20 +607,22 @@ static int compare_node(struct cmp *c, struct fst_node *n, ext2_ino_t ino)
 	struct ext2_inode_large in;
 	errcode_t err;
 
-	memset(&in, 0, sizeof(in));
-	err = ext2fs_read_inode_full(c->fs, ino, (struct ext2_inode *)&in,
-				     sizeof(in));
+	err = ext2fs_read_inode_full(c->fs, ino, (struct ext2_inode *)c->ibuf,
+				     c->isize);
 	if (err) {
 		mk_diff(c->d, "%s: inode %u cannot be read: %s", shown(c), ino,
 			error_message(err));
 		return 0;
 	}
+	/* A copy: c->ibuf is the next inode's once the walk goes on. */
+	memset(&in, 0, sizeof(in));
+	memcpy(&in, c->ibuf, c->isize < sizeof(in) ? c->isize : sizeof(in));
 	if (!kind_matches(n->kind, in.i_mode)) {
 		mk_diff(c->d, "%s: %s, expected %s", shown(c),
 			mk_file_kind(in.i_mode), kind_name(n->kind));
 		return 0;
 	}
-	compare_meta(c, n, &in);
+	compare_meta(c, n, &in, ino);
 	if (n->kind == FST_DIR)
 		return compare_dir(c, n, ino);
 	if (n->kind == FST_FILE)
@@ -583,6 +655,25 @@ static void compare_super(struct cmp *c)
 			(unsigned long long)blocks, (unsigned long long)want);
 }
 
+/* What the kernel would do differently from reading the blocks as
+ * they are: replay a journal, process orphans, or see a damaged fs. */
+static void compare_state(struct cmp *c)
+{
+	struct ext2_super_block *sb = c->fs->super;
+
+	if (ext2fs_has_feature_journal_needs_recovery(sb))
+		mk_diff(c->d, "%s: the journal needs recovery, which would "
+			"change what the kernel reads", c->spec->what);
+	if (!(sb->s_state & EXT2_VALID_FS) || (sb->s_state & EXT2_ERROR_FS))
+		mk_diff(c->d, "%s: marked %s", c->spec->what,
+			sb->s_state & EXT2_ERROR_FS ? "with errors"
+						    : "not cleanly unmounted");
+	if (sb->s_last_orphan)
+		mk_diff(c->d, "%s: orphan inodes from inode %u, which the "
+			"kernel would truncate or delete", c->spec->what,
+			sb->s_last_orphan);
+}
+
 static int open_fs(struct cmp *c)
 {
 	char opts[64];
@@ -607,12 +698,18 @@ int treecmp_run(const struct treecmp_fs *spec, struct fst_node *tree,
 	struct cmp c = { .spec = spec, .d = diffs, .e = e };
 	int rc = 0;
 
+	/* libext2fs's messages (error_message) once its table is known;
+	 * registering it again changes nothing. */
+	initialize_ext2_error_table();
 	if (open_fs(&c))
 		return 0;
 	compare_super(&c);
+	compare_state(&c);
 	c.img = malloc(CHUNK);
 	c.src = malloc(CHUNK);
-	if (!c.img || !c.src || path_init(&c, spec->mounted))
+	c.isize = EXT2_INODE_SIZE(c.fs->super);
+	c.ibuf = malloc(c.isize);
+	if (!c.img || !c.src || !c.ibuf || path_init(&c, spec->mounted))
 		rc = mk_fail(e, "out of memory");
 	if (rc == 0)
 		rc = compare_node(&c, tree, EXT2_ROOT_INO);
@@ -622,6 +719,7 @@ int treecmp_run(const struct treecmp_fs *spec, struct fst_node *tree,
 	free(c.path);
 	free(c.img);
 	free(c.src);
+	free(c.ibuf);
 	ext2fs_free(c.fs);
 	return rc;
 }

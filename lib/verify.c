@@ -171,8 +171,9 @@ static void compare_region(struct verify *v, const char *what,
 			count++;
 		}
 	if (count)
-		mk_diff(&v->diffs, "%s: %zu bytes differ from the table "
-			"mkr2simg writes, first at byte %zu", what, count, first);
+		mk_diff(&v->diffs, "%s: %zu %s from the table mkr2simg writes, "
+			"first at byte %zu", what, count,
+			count == 1 ? "byte differs" : "bytes differ", first);
 }
 
 struct gpt_copies {
@@ -380,20 +381,21 @@ static void report_raw(struct verify *v, const struct region *r,
 
 		if (r[i].count)
 			mk_diff(&v->diffs, "bootloader area: %s %s at sector "
-				"%llu: %llu bytes differ, first at byte %llu of "
-				"the file", b->option, b->path,
+				"%llu: %llu %s, first at byte %llu of the file",
+				b->option, b->path,
 				(unsigned long long)(b->offset / LAYOUT_SECTOR),
-				r[i].count,
+				r[i].count, r[i].count == 1 ? "byte differs"
+							    : "bytes differ",
 				(unsigned long long)(r[i].first - b->offset));
 	}
 	i = v->blobs.nblobs;
 	if (r[i].count)
 		mk_diff(&v->diffs, "bootloader area (sectors %llu-%llu): %llu "
-			"bytes are not zero outside the bootloaders given, "
-			"first at sector %llu",
+			"%s not zero outside the bootloaders given, first at "
+			"sector %llu",
 			(unsigned long long)(start / LAYOUT_SECTOR),
 			(unsigned long long)(end / LAYOUT_SECTOR - 1),
-			r[i].count,
+			r[i].count, r[i].count == 1 ? "byte is" : "bytes are",
 			(unsigned long long)(r[i].first / LAYOUT_SECTOR));
 }
 

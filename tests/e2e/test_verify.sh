@@ -159,6 +159,24 @@ t_mtime() {
 	dbg "$img" "$(p2_offset "$img")" "sif \"$LINUX/dtbs\" mtime 2"
 	expect_fail "$1" "$img" "$(re "$LINUX/dtbs"): mtime 2, expected 1" "${ref_opts[@]}"
 }
+t_xattr() {
+	local img
+	img=$(damaged "$1")
+	dbg "$img" "$(p2_offset "$img")" "ea_set \"$HELLO/bin/hello\" security.capability 0x2000000"
+	expect_fail "$1" "$img" "$(re "$HELLO/bin/hello"): 1 extended attribute \(security.capability\), expected none" "${ref_opts[@]}"
+}
+t_immutable() { # chattr +i, extents kept
+	local img
+	img=$(damaged "$1")
+	dbg "$img" "$(p1_offset "$img")" "sif /extlinux/extlinux.conf flags 0x80010"
+	expect_fail "$1" "$img" "/boot/extlinux/extlinux.conf: inode flags 0x10, expected none of them .*" "${ref_opts[@]}"
+}
+t_needs_recovery() {
+	local img
+	img=$(damaged "$1")
+	dbg "$img" "$(p2_offset "$img")" "feature needs_recovery"
+	expect_fail "$1" "$img" 'partition 2 \(NIXOS_SD\): the journal needs recovery, .*' "${ref_opts[@]}"
+}
 t_symlink_target() { # link-61 keeps its target in a data block
 	local img off
 	img=$(damaged "$1")
@@ -299,13 +317,13 @@ t_mbr_byte() {
 	local img
 	img=$(damaged "$1")
 	flip "$img" 100 # boot code, zero in a protective MBR mkr2simg writes
-	expect_fail "$1" "$img" 'protective MBR \(sector 0\): 1 bytes differ from the table mkr2simg writes, first at byte 100' "${ref_opts[@]}"
+	expect_fail "$1" "$img" 'protective MBR \(sector 0\): 1 byte differs from the table mkr2simg writes, first at byte 100' "${ref_opts[@]}"
 }
 t_idbloader_byte() {
 	local img
 	img=$(damaged "$1")
 	flip "$img" $((64 * 512 + 1000))
-	expect_fail "$1" "$img" "bootloader area: --idbloader $(re "$BL/idbloader.img") at sector 64: 1 bytes differ, first at byte 1000 of the file" "${ref_opts[@]}"
+	expect_fail "$1" "$img" "bootloader area: --idbloader $(re "$BL/idbloader.img") at sector 64: 1 byte differs, first at byte 1000 of the file" "${ref_opts[@]}"
 }
 t_wrong_uboot_itb() {
 	expect_fail "$1" "$tmp/ref.img" "bootloader area: --uboot-itb $(re "$BL/idbloader.img") at sector 16384: [0-9]+ bytes differ, first at byte 0 of the file" \
@@ -315,7 +333,7 @@ t_raw_area_byte() { # between the bootloaders, where zeros must be
 	local img
 	img=$(damaged "$1")
 	flip "$img" $((8000 * 512))
-	expect_fail "$1" "$img" 'bootloader area \(sectors 34-32767\): 1 bytes are not zero outside the bootloaders given, first at sector 8000' "${ref_opts[@]}"
+	expect_fail "$1" "$img" 'bootloader area \(sectors 34-32767\): 1 byte is not zero outside the bootloaders given, first at sector 8000' "${ref_opts[@]}"
 }
 t_no_bootloader_given() {
 	expect_fail "$1" "$tmp/ref.img" 'bootloader area \(sectors 34-32767\): [0-9]+ bytes are not zero outside the bootloaders given, first at sector 64' \
@@ -401,7 +419,7 @@ t_nix() {
 build "$tmp/ref.img" "${ref_opts[@]}"
 
 all=(reference nodedup_rockchip bare_epoch store_byte mode store_dir_mode owner mtime
-	symlink_target file_removed type_changed extra_file extra_store_dir links_count
+	xattr immutable needs_recovery symlink_target file_removed type_changed extra_file extra_store_dir links_count
 	link_other_content registration registration_not_given registration_absent
 	extlinux_edited kernel_changed boot_extra wrong_timeout wrong_epoch backup_gpt
 	backup_gpt_entry primary_entry_sgdisk primary_entry_byte attribute_sgdisk
