@@ -1,6 +1,7 @@
 /*
  * mkr2simg - command-line front end: parses options, calls
- * mkr2simg_build() from the public header, prints.  Nothing else.
+ * mkr2simg_build() (or, for `mkr2simg verify`, mkr2simg_verify()) from
+ * the public header, prints.  Nothing else.
  */
 #include <errno.h>
 #include <getopt.h>
