@@ -177,6 +177,18 @@ t_needs_recovery() {
 	dbg "$img" "$(p2_offset "$img")" "feature needs_recovery"
 	expect_fail "$1" "$img" 'partition 2 \(NIXOS_SD\): the journal needs recovery, .*' "${ref_opts[@]}"
 }
+t_not_clean() {
+	local img
+	img=$(damaged "$1")
+	dbg "$img" "$(p1_offset "$img")" "ssv state 0"
+	expect_fail "$1" "$img" 'partition 1 \(NIXOS_BOOT\): marked not cleanly unmounted' "${ref_opts[@]}"
+}
+t_orphans() {
+	local img
+	img=$(damaged "$1")
+	dbg "$img" "$(p2_offset "$img")" "ssv last_orphan 12"
+	expect_fail "$1" "$img" 'partition 2 \(NIXOS_SD\): orphan inodes from inode 12, .*' "${ref_opts[@]}"
+}
 t_symlink_target() { # link-61 keeps its target in a data block
 	local img off
 	img=$(damaged "$1")
@@ -286,6 +298,16 @@ t_backup_gpt_entry() { # one byte of the backup's partition 1 name
 	size=$(stat -c %s "$img")
 	flip "$img" $(((size / 512 - 33) * 512 + 56))
 	expect_fail "$1" "$img" 'GPT backup header \(sector [0-9]+, the last\): entries CRC32 .*' "${ref_opts[@]}"
+}
+t_backup_of_other_image() { # both copies valid, other GUIDs (--seed)
+	local img size
+	img=$(damaged "$1")
+	build "$tmp/other.img" "${ref_opts[@]}" --seed other
+	size=$(stat -c %s "$img")
+	[ "$(stat -c %s "$tmp/other.img")" -eq "$size" ]
+	dd if="$tmp/other.img" of="$img" bs=512 skip=$((size / 512 - 33)) seek=$((size / 512 - 33)) \
+		count=33 conv=notrunc status=none
+	expect_fail "$1" "$img" 'GPT backup \(against the primary\): disk GUID [0-9A-F-]+, expected [0-9A-F-]+' "${ref_opts[@]}"
 }
 t_primary_entry_sgdisk() {
 	local img
@@ -419,10 +441,10 @@ t_nix() {
 build "$tmp/ref.img" "${ref_opts[@]}"
 
 all=(reference nodedup_rockchip bare_epoch store_byte mode store_dir_mode owner mtime
-	xattr immutable needs_recovery symlink_target file_removed type_changed extra_file extra_store_dir links_count
+	xattr immutable needs_recovery not_clean orphans symlink_target file_removed type_changed extra_file extra_store_dir links_count
 	link_other_content registration registration_not_given registration_absent
 	extlinux_edited kernel_changed boot_extra wrong_timeout wrong_epoch backup_gpt
-	backup_gpt_entry primary_entry_sgdisk primary_entry_byte attribute_sgdisk
+	backup_gpt_entry backup_of_other_image primary_entry_sgdisk primary_entry_byte attribute_sgdisk
 	partition_moved_sgdisk mbr_byte idbloader_byte wrong_uboot_itb raw_area_byte
 	no_bootloader_given closure_one_more closure_one_less many_capped usage)
 [ $# -gt 0 ] || set -- "${all[@]}"
