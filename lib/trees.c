@@ -20,6 +20,8 @@ static const struct fst_policy boot_policy_base = {
 
 /* ---- the inputs' normal forms ------------------------------------ */
 
+/* The one place --store-root is spelled out: every host path and every
+ * shown path follows from it, in the build and in verify. */
 int trees_store_root(const char *given, char **out, struct mk_err *e)
 {
 	const char *root = given ? given : "/";

@@ -26,9 +26,13 @@
 #define NIXBLD_GID 30000
 #define BUILD_TIME 1700000000
 
-#define A "/nix/store/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-linux-6.6"
-#define B "/nix/store/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-initrd"
-#define T "/nix/store/cccccccccccccccccccccccccccccccc-nixos-system-x"
+#define STORE "/nix/store/"
+#define A_NAME "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-linux-6.6"
+#define B_NAME "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb-initrd"
+#define T_NAME "cccccccccccccccccccccccccccccccc-nixos-system-x"
+#define A STORE A_NAME
+#define B STORE B_NAME
+#define T STORE T_NAME
 
 /* A store under the tree: the kernel package (Image 0444, dtbs/ with one
  * device tree, an executable 0700), the initrd, the toplevel. */
@@ -204,9 +208,9 @@ static void test_root(void **state)
 	expect_node(child(r, "nix"), FST_DIR, 0755, 0, BUILD_TIME);
 	expect_node(store, FST_DIR, 01775, NIXBLD_GID, BUILD_TIME);
 	assert_int_equal(store->nkids, 3);
-	assert_string_equal(store->kids[0]->name, A + strlen("/nix/store/"));
-	assert_string_equal(store->kids[1]->name, B + strlen("/nix/store/"));
-	assert_string_equal(store->kids[2]->name, T + strlen("/nix/store/"));
+	assert_string_equal(store->kids[0]->name, A_NAME);
+	assert_string_equal(store->kids[1]->name, B_NAME);
+	assert_string_equal(store->kids[2]->name, T_NAME);
 	for (size_t i = 0; i < store->nkids; i++)
 		if (fst_walk(store->kids[i], canonical, NULL, &e))
 			fail_msg("%s", e.msg);
