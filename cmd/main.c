@@ -1,6 +1,7 @@
 /*
  * mkr2simg - command-line front end: parses options, calls
- * mkr2simg_build() from the public header, prints.  Nothing else.
+ * mkr2simg_build() (or, for `mkr2simg verify`, mkr2simg_verify()) from
+ * the public header, prints.  Nothing else.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -182,7 +183,7 @@ static int parse_timeout(const char *arg, int *out)
 	return 0;
 }
 
-static int parse_epoch(struct mkr2simg_options *o)
+static int parse_epoch(int64_t *out)
 {
 	const char *env = getenv("SOURCE_DATE_EPOCH");
 	long long v;
@@ -194,7 +195,7 @@ static int parse_epoch(struct mkr2simg_options *o)
 			"of seconds\n", env);
 		return -1;
 	}
-	o->source_date_epoch = v;
+	*out = v;
 	return 0;
 }
 
@@ -349,6 +350,124 @@ static void print_summary(const struct mkr2simg_options *o,
 	       human(s->root_used_bytes, used, sizeof(used)));
 }
 
+/* ---- mkr2simg verify ------------------------------------------------ */
+
+#define VERIFY_SHOWN_MAX 100 /* difference lines printed; then a count */
+
+static const struct option verify_options[] = {
+	{ "toplevel", required_argument, NULL, OPT_TOPLEVEL },
+	{ "registration", required_argument, NULL, OPT_REGISTRATION },
+	{ "store-root", required_argument, NULL, OPT_STORE_ROOT },
+	{ "idbloader", required_argument, NULL, OPT_IDBLOADER },
+	{ "uboot-itb", required_argument, NULL, OPT_UBOOT_ITB },
+	{ "uboot-rockchip", required_argument, NULL, OPT_UBOOT_ROCKCHIP },
+	{ "dtb", required_argument, NULL, OPT_DTB },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char verify_usage_text[] =
+	"Usage: mkr2simg verify [OPTIONS] IMAGE CLOSURE\n"
+	"Check that IMAGE holds exactly what mkr2simg writes for CLOSURE:\n"
+	"both GPT copies, the bootloader area, /boot and every store path\n"
+	"(bytes, modes, owners, times, symlinks, hardlinks), nothing more.\n"
+	"The image is only read.  Give the options that shaped it:\n"
+	"\n"
+	"  --store-root DIR        read /nix/store/x from DIR/nix/store/x\n"
+	"  --registration FILE     expected /nix-path-registration (without:\n"
+	"                          the image must have none)\n"
+	"  --toplevel PATH         NixOS system the image boots\n"
+	"  --idbloader FILE        expected at sector 64\n"
+	"  --uboot-itb FILE        expected at sector 16384\n"
+	"  --uboot-rockchip FILE   expected at sector 64 instead\n"
+	"                          (none given: the area must be zeros)\n"
+	"  --dtb NAME|none         device tree of extlinux.conf\n"
+	"  --timeout SECONDS|none  boot menu timeout (default 1)\n"
+	"  -q, --quiet             no line when all agree\n"
+	"  -h, --help              this text\n"
+	"SOURCE_DATE_EPOCH as for the build.  Exit status: 0 all agree, 1\n"
+	"differences (one line each on stdout), 2 trouble (bad usage, an\n"
+	"input that cannot be read).\n";
+
+struct shown_lines {
+	unsigned long long count;
+};
+
+static void on_difference(void *user, const char *line)
+{
+	struct shown_lines *sl = user;
+
+	if (sl->count++ < VERIFY_SHOWN_MAX)
+		printf("%s\n", line);
+}
+
+/* Returns -1 to go on, or the exit code when done. */
+static int parse_verify_option(int c, struct mkr2simg_verify_options *o,
+			       int *quiet)
+{
+	switch (c) {
+	case OPT_TOPLEVEL: o->toplevel = optarg; break;
+	case OPT_REGISTRATION: o->registration = optarg; break;
+	case OPT_STORE_ROOT: o->store_root = optarg; break;
+	case OPT_IDBLOADER: o->idbloader = optarg; break;
+	case OPT_UBOOT_ITB: o->uboot_itb = optarg; break;
+	case OPT_UBOOT_ROCKCHIP: o->uboot_rockchip = optarg; break;
+	case OPT_DTB: o->dtb = optarg; break;
+	case 'q': *quiet = 1; break;
+	case OPT_TIMEOUT:
+		if (parse_timeout(optarg, &o->timeout_seconds))
+			return usage_error("--timeout %s: not a whole number "
+					   "of seconds or none", optarg);
+		break;
+	case 'h': fputs(verify_usage_text, stdout); return EXIT_SUCCESS;
+	default:
+		fputs("Try 'mkr2simg verify --help'.\n", stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* argv[0] is "verify".  Exit codes as diff(1) and cmp(1). */
+static int cmd_verify(int argc, char **argv)
+{
+	struct mkr2simg_verify_options o;
+	struct shown_lines sl = { 0 };
+	char err[1024];
+	int c, quiet = 0, rc;
+
+	mkr2simg_verify_options_init(&o);
+	while ((c = getopt_long(argc, argv, "qh", verify_options, NULL)) != -1) {
+		rc = parse_verify_option(c, &o, &quiet);
+		if (rc >= 0)
+			return rc;
+	}
+	if (argc - optind != 2)
+		return usage_error("%s", "verify: expected IMAGE and CLOSURE");
+	o.image = argv[optind];
+	o.closure = argv[optind + 1];
+	if (parse_epoch(&o.source_date_epoch))
+		return EXIT_USAGE;
+	rc = mkr2simg_verify(&o, on_difference, &sl, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "mkr2simg: verify: %s\n", err);
+		return EXIT_USAGE;
+	}
+	if (sl.count > VERIFY_SHOWN_MAX)
+		printf("and %llu more\n", sl.count - VERIFY_SHOWN_MAX);
+	if (rc > 0) {
+		fprintf(stderr, "mkr2simg: verify: %s: %llu difference%s from "
+			"what mkr2simg writes for %s\n", o.image, sl.count,
+			sl.count == 1 ? "" : "s", o.closure);
+		return EXIT_FAILED;
+	}
+	if (!quiet)
+		printf("mkr2simg: verify: %s holds exactly what mkr2simg writes "
+		       "for %s\n", o.image, o.closure);
+	return EXIT_SUCCESS;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli = { .start = now(), .phase = -1 };
@@ -356,6 +475,9 @@ int main(int argc, char **argv)
 	struct mkr2simg_summary s;
 	char err[1024];
 	int c, quiet = 0, rc;
+
+	if (argc > 1 && strcmp(argv[1], "verify") == 0)
+		return cmd_verify(argc - 1, argv + 1);
 
 	mkr2simg_options_init(&o);
 	o.log = on_log;
@@ -375,7 +497,7 @@ int main(int argc, char **argv)
 		return usage_error("%s", "expected CLOSURE and OUTPUT");
 	o.closure = argv[optind];
 	o.output = argv[optind + 1];
-	if (parse_epoch(&o))
+	if (parse_epoch(&o.source_date_epoch))
 		return EXIT_USAGE;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -112,3 +112,16 @@ int mk_fail_errno(struct mk_err *e, int errno_value, const char *fmt, ...)
 	va_end(ap);
 	return -1;
 }
+
+void mk_diff(struct mk_diffs *d, const char *fmt, ...)
+{
+	struct mk_err line;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(&line, NULL, fmt, ap);
+	va_end(ap);
+	d->count++;
+	if (d->line)
+		d->line(d->user, line.msg);
+}

@@ -70,6 +70,13 @@ void ext4fs_encode_time(int64_t t, uint32_t *lo, uint32_t *extra)
 	*extra = (uint32_t)((uint64_t)(t - base) >> 32) & EXT4_EPOCH_MASK;
 }
 
+int64_t ext4fs_decode_time(uint32_t lo, uint32_t extra)
+{
+	/* Sign-extended seconds, plus whole 2^32 steps of the epoch. */
+	return (int64_t)(int32_t)lo +
+	       ((int64_t)(extra & EXT4_EPOCH_MASK) << 32);
+}
+
 static uint32_t dirent_len(size_t name_len)
 {
 	return (uint32_t)mk_align_up(DIRENT_HEADER + name_len, DIRENT_ALIGN);

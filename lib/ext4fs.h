@@ -82,6 +82,10 @@ uint32_t ext4fs_dir_nlink(uint64_t subdirs);
  * and the *_extra field (epoch bits; nanoseconds 0). */
 void ext4fs_encode_time(int64_t t, uint32_t *lo, uint32_t *extra);
 
+/* The seconds an inode's `lo` and *_extra fields hold (nanoseconds are
+ * extra >> EXT4_EPOCH_BITS), as the kernel reads them. */
+int64_t ext4fs_decode_time(uint32_t lo, uint32_t extra);
+
 /* Adds lost+found (as mke2fs makes it) to a root that has none. */
 int ext4fs_add_lost_found(struct fst_node *root, int64_t time,
 			  struct mk_err *e);

@@ -11,6 +11,7 @@
 
 #include <endian.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -375,17 +376,203 @@ int gpt_encode(const struct gpt_disk *d, uint8_t *primary, uint8_t *backup,
 
 	at_start = (struct header_place){
 		.my_lba = GPT_PRIMARY_HEADER_LBA,
-		.alternate_lba = d->total_sectors - 1,
+		.alternate_lba = GPT_BACKUP_HEADER_LBA(d->total_sectors),
 		.entries_lba = GPT_PRIMARY_ENTRIES_LBA,
 	};
 	at_end = (struct header_place){
-		.my_lba = d->total_sectors - 1,
+		.my_lba = GPT_BACKUP_HEADER_LBA(d->total_sectors),
 		.alternate_lba = GPT_PRIMARY_HEADER_LBA,
-		.entries_lba = d->total_sectors - GPT_BACKUP_SECTORS,
+		.entries_lba = GPT_BACKUP_ENTRIES_LBA(d->total_sectors),
 	};
 	encode_header(d, &at_start, entries_crc,
 		      primary + GPT_PRIMARY_HEADER_LBA * GPT_SECTOR_SIZE);
 	encode_header(d, &at_end, entries_crc,
 		      backup + GPT_ENTRY_ARRAY_SECTORS * GPT_SECTOR_SIZE);
 	return 0;
+}
+
+/* ---- decoding ------------------------------------------------------ */
+
+/* One header field against what gpt_encode writes there. */
+static int check_field(const char *field, uint64_t got, uint64_t want,
+		       struct mk_err *e)
+{
+	if (got == want)
+		return 0;
+	return mk_fail(e, "%s %llu, expected %llu", field,
+		       (unsigned long long)got, (unsigned long long)want);
+}
+
+static int check_header_crc(const uint8_t *sector, struct gpt_header *h,
+			    struct mk_err *e)
+{
+	uint32_t stored, computed;
+
+	memcpy(h, sector, sizeof(*h));
+	if (memcmp(h->signature, GPT_HEADER_SIGNATURE,
+		   GPT_HEADER_SIGNATURE_SIZE) != 0)
+		return mk_fail(e, "no GPT header (signature is not \"%s\")",
+			       GPT_HEADER_SIGNATURE);
+	if (le32toh(h->header_size) != GPT_HEADER_SIZE)
+		return mk_fail(e, "header size %u, expected %d",
+			       le32toh(h->header_size), GPT_HEADER_SIZE);
+	stored = le32toh(h->header_crc32);
+	h->header_crc32 = 0;
+	computed = (uint32_t)crc32(0L, (const Bytef *)h, GPT_HEADER_SIZE);
+	if (stored != computed)
+		return mk_fail(e, "header CRC32 0x%08x, but its bytes give "
+			       "0x%08x", stored, computed);
+	return 0;
+}
+
+static int check_header(const struct gpt_header *h,
+			const struct header_place *at, uint64_t total_sectors,
+			const uint8_t *entries, struct mk_err *e)
+{
+	uint32_t crc;
+
+	if (check_field("revision", le32toh(h->revision),
+			GPT_HEADER_REVISION_V1_00, e) ||
+	    check_field("reserved field", le32toh(h->reserved), 0, e) ||
+	    check_field("its own LBA", le64toh(h->my_lba), at->my_lba, e) ||
+	    check_field("other header's LBA", le64toh(h->alternate_lba),
+			at->alternate_lba, e) ||
+	    check_field("first usable LBA", le64toh(h->first_usable_lba),
+			GPT_FIRST_USABLE_LBA, e) ||
+	    check_field("last usable LBA", le64toh(h->last_usable_lba),
+			last_usable_lba(total_sectors), e) ||
+	    check_field("entries' LBA", le64toh(h->partition_entry_lba),
+			at->entries_lba, e) ||
+	    check_field("number of entries",
+			le32toh(h->number_of_partition_entries),
+			GPT_ENTRY_COUNT, e) ||
+	    check_field("entry size", le32toh(h->size_of_partition_entry),
+			GPT_ENTRY_SIZE, e))
+		return -1;
+	crc = (uint32_t)crc32(0L, entries, GPT_ENTRY_ARRAY_BYTES);
+	if (crc != le32toh(h->partition_entry_array_crc32))
+		return mk_fail(e, "entries CRC32 0x%08x, but the entries at LBA "
+			       "%llu give 0x%08x",
+			       le32toh(h->partition_entry_array_crc32),
+			       (unsigned long long)at->entries_lba, crc);
+	return 0;
+}
+
+static void decode_entry(const struct gpt_entry *ent, struct gpt_part *p)
+{
+	memset(p, 0, sizeof(*p));
+	gpt_guid_to_disk(ent->partition_type_guid, p->type_guid);
+	gpt_guid_to_disk(ent->unique_partition_guid, p->unique_guid);
+	p->first_lba = le64toh(ent->starting_lba);
+	p->last_lba = le64toh(ent->ending_lba);
+	p->attributes = le64toh(ent->attributes);
+	for (size_t i = 0; i < GPT_NAME_MAX; i++) {
+		uint16_t c = le16toh(ent->partition_name[i]);
+
+		if (c == 0)
+			break;
+		p->name[i] = c > ASCII_MAX ? '?' : (char)c;
+	}
+}
+
+static int decode_entries(const uint8_t *entries, struct gpt_disk *d,
+			  struct mk_err *e)
+{
+	for (size_t i = 0; i < GPT_ENTRY_COUNT; i++) {
+		struct gpt_entry ent;
+
+		memcpy(&ent, entries + i * GPT_ENTRY_SIZE, sizeof(ent));
+		if (all_zero(ent.partition_type_guid, GPT_GUID_SIZE))
+			continue;
+		if (d->nparts == GPT_MAX_PARTS)
+			return mk_fail(e, "more than %d partitions (entry %zu "
+				       "is used)", GPT_MAX_PARTS, i + 1);
+		decode_entry(&ent, &d->parts[d->nparts++]);
+	}
+	return 0;
+}
+
+int gpt_decode(const uint8_t *header, const uint8_t *entries,
+	       uint64_t my_lba, uint64_t total_sectors, struct gpt_disk *d,
+	       struct mk_err *e)
+{
+	int primary = my_lba == GPT_PRIMARY_HEADER_LBA;
+	struct header_place at = {
+		.my_lba = my_lba,
+		.alternate_lba = primary ? GPT_BACKUP_HEADER_LBA(total_sectors)
+					 : GPT_PRIMARY_HEADER_LBA,
+		.entries_lba = primary ? GPT_PRIMARY_ENTRIES_LBA
+				       : GPT_BACKUP_ENTRIES_LBA(total_sectors),
+	};
+	struct gpt_header h;
+
+	memset(d, 0, sizeof(*d));
+	if (total_sectors < GPT_MIN_TOTAL_SECTORS)
+		return mk_fail(e, "disk of %llu sectors is too small for a GPT",
+			       (unsigned long long)total_sectors);
+	if (check_header_crc(header, &h, e) ||
+	    check_header(&h, &at, total_sectors, entries, e))
+		return -1;
+	d->total_sectors = total_sectors;
+	gpt_guid_to_disk(h.disk_guid, d->disk_guid);
+	return decode_entries(entries, d, e);
+}
+
+/* ---- comparing ----------------------------------------------------- */
+
+static void compare_guid(const uint8_t *got, const uint8_t *want,
+			 const char *what, const char *field,
+			 struct mk_diffs *diffs)
+{
+	char g[GPT_GUID_TEXT_LEN + 1], w[GPT_GUID_TEXT_LEN + 1];
+
+	if (memcmp(got, want, GPT_GUID_SIZE) == 0)
+		return;
+	gpt_guid_format(got, g);
+	gpt_guid_format(want, w);
+	mk_diff(diffs, "%s: %s %s, expected %s", what, field, g, w);
+}
+
+static void compare_part(const struct gpt_part *got,
+			 const struct gpt_part *want, const char *what,
+			 size_t num, struct mk_diffs *diffs)
+{
+	char field[64];
+
+	snprintf(field, sizeof(field), "partition %zu type", num);
+	compare_guid(got->type_guid, want->type_guid, what, field, diffs);
+	snprintf(field, sizeof(field), "partition %zu GUID", num);
+	compare_guid(got->unique_guid, want->unique_guid, what, field, diffs);
+	if (got->first_lba != want->first_lba)
+		mk_diff(diffs, "%s: partition %zu starts at sector %llu, "
+			"expected %llu", what, num,
+			(unsigned long long)got->first_lba,
+			(unsigned long long)want->first_lba);
+	if (got->last_lba != want->last_lba)
+		mk_diff(diffs, "%s: partition %zu ends at sector %llu, "
+			"expected %llu", what, num,
+			(unsigned long long)got->last_lba,
+			(unsigned long long)want->last_lba);
+	if (got->attributes != want->attributes)
+		mk_diff(diffs, "%s: partition %zu attributes 0x%llx, "
+			"expected 0x%llx", what, num,
+			(unsigned long long)got->attributes,
+			(unsigned long long)want->attributes);
+	if (strcmp(got->name, want->name) != 0)
+		mk_diff(diffs, "%s: partition %zu name '%s', expected '%s'",
+			what, num, got->name, want->name);
+}
+
+void gpt_compare(const struct gpt_disk *got, const struct gpt_disk *want,
+		 const char *what, struct mk_diffs *diffs)
+{
+	size_t n = got->nparts < want->nparts ? got->nparts : want->nparts;
+
+	compare_guid(got->disk_guid, want->disk_guid, what, "disk GUID", diffs);
+	if (got->nparts != want->nparts)
+		mk_diff(diffs, "%s: %zu partitions, expected %zu", what,
+			got->nparts, want->nparts);
+	for (size_t i = 0; i < n; i++)
+		compare_part(&got->parts[i], &want->parts[i], what, i + 1,
+			     diffs);
 }

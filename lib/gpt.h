@@ -2,7 +2,8 @@
  * gpt.h - GUID Partition Table encoding (UEFI spec, chapter 5).
  *
  * Owns: the bytes of the protective MBR, the primary and backup GPT
- * headers and partition entry arrays, and conversion of GUIDs between
+ * headers and partition entry arrays (encoding them, and decoding and
+ * validating what an image holds), and conversion of GUIDs between
  * text, RFC 9562 byte order and the mixed-endian order GPT stores.
  * Does not own: choosing where partitions go or which GUIDs they get
  * (layout.c), nor writing the encoded sectors to a file (image.c).
@@ -86,5 +87,35 @@ void gpt_guid_to_disk(const uint8_t guid[GPT_GUID_SIZE],
  */
 int gpt_encode(const struct gpt_disk *d, uint8_t *primary, uint8_t *backup,
 	       struct mk_err *e);
+
+/* LBA of the backup header and of the backup entry array. */
+#define GPT_BACKUP_HEADER_LBA(total_sectors) ((total_sectors) - 1)
+#define GPT_BACKUP_ENTRIES_LBA(total_sectors) \
+	((total_sectors) - GPT_BACKUP_SECTORS)
+
+/*
+ * Decodes one GPT copy of a disk of `total_sectors`: `header` is its
+ * header sector, read at LBA `my_lba` (1 for the primary,
+ * GPT_BACKUP_HEADER_LBA for the backup), and `entries` the
+ * GPT_ENTRY_ARRAY_SECTORS sectors where gpt_encode puts that copy's
+ * array (LBA 2, or GPT_BACKUP_ENTRIES_LBA).  Checks the signature,
+ * revision, header size, both CRCs, the reserved field, and that every
+ * LBA and size in the header is the one gpt_encode writes for such a
+ * disk; then fills `d` with the used entries in slot order (names
+ * outside ASCII read as '?').  0, or -1 with the first problem in `e`
+ * (not naming the copy: the caller knows which it read).
+ */
+int gpt_decode(const uint8_t *header, const uint8_t *entries,
+	       uint64_t my_lba, uint64_t total_sectors, struct gpt_disk *d,
+	       struct mk_err *e);
+
+/*
+ * Reports, through `diffs`, each way `got` differs from `want`: the disk
+ * GUID, the number of partitions, and per partition its type, GUID,
+ * first and last LBA, attributes and name, each a line starting with
+ * `what` ("GPT", "GPT backup", ...) and numbering partitions from 1.
+ */
+void gpt_compare(const struct gpt_disk *got, const struct gpt_disk *want,
+		 const char *what, struct mk_diffs *diffs);
 
 #endif

@@ -24,6 +24,7 @@
 #include "layout.h"
 #include "output.h"
 #include "toplevel.h"
+#include "trees.h"
 #include "util.h"
 
 #define BLOB_CHUNK (1u << 20)
@@ -38,15 +39,6 @@ _Static_assert(IMAGE_FILE_MODE == OUTPUT_MODE, "one mode for files made");
 _Static_assert(BLOB_CHUNK % LAYOUT_SECTOR == 0, "raw area in whole sectors");
 #define LOG_LINE_MAX 1024
 
-/* Permissions of what goes on /boot: writable by root, as the NixOS
- * builder's copies are, so that nixos-rebuild can replace them. */
-static const struct fst_policy boot_policy_base = {
-	.file_mode = IMAGE_FILE_MODE,
-	.exec_mode = IMAGE_DIR_MODE,
-	.dir_mode = IMAGE_DIR_MODE,
-	.symlink_mode = 0777,
-};
-
 struct build {
 	const struct mkr2simg_options *o;
 	struct mkr2simg_summary *sum;
@@ -54,15 +46,12 @@ struct build {
 	char *store_root;   /* --store-root without trailing slashes, or "/" */
 	const char *dtb;
 	int64_t time;
-	struct fst_policy boot_policy;
-	struct fst_policy store_policy;
 	struct dedup *dedup;
 	struct ext4fs_need root_need, boot_need;
 	struct mk_closure closure;
 	struct mk_toplevel top;
 	struct mk_buf registration;
-	char *conf;
-	struct fst_node *root_tree, *boot_tree;
+	struct trees trees; /* what /boot and / hold (trees.c) */
 	struct mk_layout layout;
 	struct mk_ids ids;
 	struct mk_output out; /* the image being written */
@@ -129,27 +118,10 @@ void mkr2simg_options_init(struct mkr2simg_options *o)
 
 static char *host_path(const struct build *b, const char *inside)
 {
-	return strcmp(b->store_root, "/") == 0 ? strdup(inside)
-					       : mk_path_join(b->store_root,
-							      inside);
+	return trees_host_path(b->store_root, inside);
 }
 
 /* ---- inputs ------------------------------------------------------- */
-
-/* The one place --store-root is spelled out: "DIR//" and "DIR" are one
- * root, and every host path and every shown path follows from it. */
-static int set_store_root(struct build *b)
-{
-	const char *root = b->o->store_root ? b->o->store_root : "/";
-	size_t len = strlen(root);
-
-	while (len > 1 && root[len - 1] == '/')
-		len--;
-	if (len == 0)
-		return mk_fail(&b->e, "--store-root must name a folder");
-	b->store_root = mk_strndup(root, len);
-	return b->store_root ? 0 : mk_fail(&b->e, "out of memory");
-}
 
 static int check_size(struct build *b, const char *option, uint64_t bytes)
 {
@@ -175,48 +147,33 @@ static int check_options(struct build *b)
 	    check_size(b, "--root-size", o->root_size) ||
 	    check_size(b, "--root-headroom", o->root_headroom))
 		return -1;
-	if (set_store_root(b))
+	if (trees_store_root(o->store_root, &b->store_root, &b->e))
 		return -1;
 	b->dtb = o->dtb ? o->dtb : EXTLINUX_DEFAULT_DTB;
-	if (o->source_date_epoch > EXT4FS_TIME_MAX)
-		return mk_fail(&b->e, "SOURCE_DATE_EPOCH %lld is after "
-			       "2310-04-04 (%lld), the last time ext4 tools read "
-			       "back as written", (long long)o->source_date_epoch,
-			       (long long)EXT4FS_TIME_MAX);
-	/* 0 would make libext2fs use the clock, so it counts as unset. */
-	b->time = o->source_date_epoch > 0 ? o->source_date_epoch
-					   : IMAGE_UNSET_EPOCH_TIME;
-	b->boot_policy = boot_policy_base;
-	b->boot_policy.time = b->time;
-	b->store_policy = fst_policy_nix_store;
-	/* Errors name store paths as the closure does, not --store-root's. */
-	b->store_policy.shown_skip = b->boot_policy.shown_skip =
-		strcmp(b->store_root, "/") ? strlen(b->store_root) : 0;
-	return 0;
+	return trees_time(o->source_date_epoch, &b->time, &b->e);
+}
+
+static void on_reading(void *ctx, const char *store_path)
+{
+	say(ctx, MKR2SIMG_LOG_DEBUG, "reading %s", store_path);
+}
+
+/* What trees.c builds the two trees from. */
+static struct trees_input tree_input(struct build *b)
+{
+	return (struct trees_input){
+		.store_root = b->store_root, .closure_file = b->o->closure,
+		.closure = &b->closure, .top = &b->top, .dtb = b->dtb,
+		.timeout_seconds = b->o->timeout_seconds, .time = b->time,
+		.registration = b->o->registration ? &b->registration : NULL,
+		.reading = on_reading, .ctx = b };
 }
 
 static int check_paths_exist(struct build *b)
 {
-	struct stat st;
-	size_t i;
+	struct trees_input in = tree_input(b);
 
-	for (i = 0; i < b->closure.count; i++) {
-		char *host = host_path(b, b->closure.paths[i]);
-		int rc = host ? lstat(host, &st) : -1;
-		int err = errno;
-
-		free(host);
-		if (rc != 0)
-			return mk_fail(&b->e, "%s: listed in %s but cannot be "
-				       "read (%s)%s%s",
-				       b->closure.paths[i], b->o->closure,
-				       strerror(err),
-				       strcmp(b->store_root, "/") ?
-					       " under --store-root " : "",
-				       strcmp(b->store_root, "/") ?
-					       b->store_root : "");
-	}
-	return 0;
+	return trees_check_paths(&in, &b->e);
 }
 
 static int load_inputs(struct build *b)
@@ -287,96 +244,15 @@ static int check_memory_map(struct build *b)
 
 /* ---- the two trees ------------------------------------------------ */
 
-static struct fst_node *new_dir(struct build *b, struct fst_node *parent,
-				const char *name, uint16_t mode)
-{
-	struct fst_node *d = fst_new(name, FST_DIR, mode, b->time);
-
-	if (!d) {
-		mk_fail(&b->e, "out of memory");
-		return NULL;
-	}
-	if (parent && fst_add(parent, d, &b->e)) {
-		fst_free(d);
-		return NULL;
-	}
-	return d;
-}
-
-static int add_inline_file(struct build *b, struct fst_node *dir,
-			   const char *name, uint16_t mode, const void *data,
-			   size_t len)
-{
-	struct fst_node *f = fst_new(name, FST_FILE, mode, b->time);
-
-	if (!f)
-		return mk_fail(&b->e, "out of memory");
-	f->data = data;
-	f->size = len;
-	if (fst_add(dir, f, &b->e)) {
-		fst_free(f);
-		return -1;
-	}
-	return 0;
-}
-
-/* Reads `inside` (a path in the store) from --store-root into `dir`. */
-static int add_scanned(struct build *b, struct fst_node *dir,
-		       const char *inside, const char *name,
-		       const struct fst_policy *policy)
-{
-	char *host = host_path(b, inside);
-	struct fst_node *n = NULL;
-	int rc;
-
-	if (!host)
-		return mk_fail(&b->e, "out of memory");
-	rc = fst_scan(host, name, policy, &n, &b->e);
-	free(host);
-	if (rc == 0 && fst_add(dir, n, &b->e)) {
-		fst_free(n);
-		rc = -1;
-	}
-	return rc;
-}
-
-static int add_store_paths(struct build *b, struct fst_node *store)
-{
-	const size_t prefix = strlen(NIX_STORE_DIR "/");
-	size_t i;
-
-	for (i = 0; i < b->closure.count; i++) {
-		const char *path = b->closure.paths[i];
-
-		say(b, MKR2SIMG_LOG_DEBUG, "reading %s", path);
-		if (add_scanned(b, store, path, path + prefix,
-				&b->store_policy))
-			return -1;
-	}
-	return 0;
-}
-
 static int build_root_tree(struct build *b)
 {
-	struct fst_node *root, *nix, *store;
+	struct trees_input in = tree_input(b);
 
-	root = b->root_tree = new_dir(b, NULL, "", IMAGE_DIR_MODE);
-	if (!root || !new_dir(b, root, "boot", IMAGE_DIR_MODE) ||
-	    !(nix = new_dir(b, root, "nix", IMAGE_DIR_MODE)) ||
-	    !(store = new_dir(b, nix, "store", IMAGE_NIX_STORE_MODE)))
+	if (trees_root(&b->trees, &in, &b->e))
 		return -1;
-	store->gid = IMAGE_NIX_BUILD_GID;
-	b->store = store;
-	if (add_store_paths(b, store))
-		return -1;
-	if (b->o->registration &&
-	    add_inline_file(b, root, IMAGE_REGISTRATION_NAME,
-			    fst_policy_nix_store.file_mode,
-			    b->registration.data, b->registration.len))
-		return -1;
-	return fst_sort(root, &b->e) ||
-			       ext4fs_add_lost_found(root, b->time, &b->e)
-		       ? -1 : 0;
+	/* The survey follows its entries to warm the store ahead of it. */
+	b->store = fst_child(fst_child(b->trees.root, "nix"), "store");
+	return 0;
 }
 
 /* ---- the first walks: sizes, counts, identical files ------------- */
@@ -495,7 +371,7 @@ static int survey_root(struct build *b)
 	ext4fs_need_init(&b->root_need, b->ids.root_hash_seed);
 	progress_phase(b, MKR2SIMG_PHASE_READING, "reading", 0, 0);
 	warm_store_metadata(b);
-	rc = fst_walk(b->root_tree, first_visit, &fw, &b->e);
+	rc = fst_walk(b->trees.root, first_visit, &fw, &b->e);
 	stop_ahead(b);
 	if (rc)
 		return -1;
@@ -516,46 +392,11 @@ static int survey_root(struct build *b)
 	return 0;
 }
 
-static int add_boot_file(struct build *b, struct fst_node *nixos,
-			 const char *store_path)
-{
-	char *name = extlinux_store_name(store_path);
-	int rc;
-
-	if (!name)
-		return mk_fail(&b->e, "out of memory");
-	rc = add_scanned(b, nixos, store_path, name, &b->boot_policy);
-	free(name);
-	return rc;
-}
-
 static int build_boot_tree(struct build *b)
 {
-	struct extlinux_entry en = {
-		b->top.path, b->top.kernel, b->top.initrd, b->top.dtbs,
-		b->dtb, b->top.kernel_params, b->o->timeout_seconds };
-	struct fst_node *root, *ext, *nixos;
+	struct trees_input in = tree_input(b);
 
-	/* /boot names each file after its store path: two the same would
-	 * only say "two entries named ...". */
-	if (strcmp(b->top.kernel, b->top.initrd) == 0)
-		return mk_fail(&b->e, "%s: its kernel and initrd are the same "
-			       "file, %s", b->top.path, b->top.kernel);
-	b->conf = extlinux_conf(&en);
-	root = b->boot_tree = new_dir(b, NULL, "", IMAGE_DIR_MODE);
-	if (!b->conf || !root)
-		return mk_fail(&b->e, "out of memory");
-	if (!(ext = new_dir(b, root, "extlinux", IMAGE_DIR_MODE)) ||
-	    !(nixos = new_dir(b, root, EXTLINUX_KERNELS_DIR, IMAGE_DIR_MODE)) ||
-	    add_inline_file(b, ext, "extlinux.conf", IMAGE_FILE_MODE, b->conf,
-			    strlen(b->conf)) ||
-	    add_boot_file(b, nixos, b->top.kernel) ||
-	    add_boot_file(b, nixos, b->top.initrd) ||
-	    (b->top.dtbs && add_boot_file(b, nixos, b->top.dtbs)))
-		return -1;
-	return fst_sort(root, &b->e) ||
-			       ext4fs_add_lost_found(root, b->time, &b->e)
-		       ? -1 : 0;
+	return trees_boot(&b->trees, &in, &b->e);
 }
 
 /* ---- sizes and identifiers ---------------------------------------- */
@@ -566,7 +407,7 @@ static int plan_sizes(struct build *b)
 	uint64_t boot_min, root_min, boot_size;
 	char given[MK_SIZE_TEXT_MAX];
 
-	if (ext4fs_measure(b->boot_tree, b->ids.boot_hash_seed, &b->boot_need,
+	if (ext4fs_measure(b->trees.boot, b->ids.boot_hash_seed, &b->boot_need,
 			   &b->e))
 		return -1;
 	boot_need = b->boot_need;
@@ -670,17 +511,6 @@ static int fail_write(struct build *b, int err)
 	return mk_fail_errno(&b->e, err, "%s: cannot write", b->o->output);
 }
 
-static void set_part(struct gpt_part *p, const char *type,
-		     const uint8_t guid[MK_UUID_SIZE], uint64_t start,
-		     uint64_t size, const char *name)
-{
-	gpt_guid_parse(type, p->type_guid);
-	memcpy(p->unique_guid, guid, MK_UUID_SIZE);
-	p->first_lba = start / LAYOUT_SECTOR;
-	p->last_lba = (start + size) / LAYOUT_SECTOR - 1;
-	snprintf(p->name, sizeof(p->name), "%s", name);
-}
-
 static int write_gpt(struct build *b)
 {
 	uint8_t primary[GPT_PRIMARY_SECTORS * GPT_SECTOR_SIZE];
@@ -689,15 +519,8 @@ static int write_gpt(struct build *b)
 	const struct mk_layout *l = &b->layout;
 	int err;
 
-	memset(&d, 0, sizeof(d));
-	d.total_sectors = l->image_size / LAYOUT_SECTOR;
-	memcpy(d.disk_guid, b->ids.disk_guid, MK_UUID_SIZE);
-	d.nparts = 2;
-	set_part(&d.parts[0], GPT_TYPE_LINUX_FS, b->ids.boot_part_guid,
-		 l->boot_start, l->boot_size, IMAGE_BOOT_LABEL);
-	d.parts[0].attributes = GPT_ATTR_LEGACY_BIOS_BOOTABLE;
-	set_part(&d.parts[1], GPT_TYPE_ROOT_ARM64, b->ids.root_part_guid,
-		 l->root_start, l->root_size, IMAGE_ROOT_LABEL);
+	layout_gpt_disk(l, b->ids.disk_guid, b->ids.boot_part_guid,
+			b->ids.root_part_guid, &d);
 	if (gpt_encode(&d, primary, backup, &b->e))
 		return -1;
 	err = mk_pwrite_all(b->out.fd, primary, sizeof(primary), 0);
@@ -802,7 +625,7 @@ static int start_fs_phase(struct build *b, int is_root)
 
 	if (!is_root) {
 		t = (struct tally){ 0, 0 };
-		if (fst_walk(b->boot_tree, tally_visit, &t, &b->e))
+		if (fst_walk(b->trees.boot, tally_visit, &t, &b->e))
 			return -1;
 	}
 	progress_phase(b, is_root ? MKR2SIMG_PHASE_ROOT : MKR2SIMG_PHASE_BOOT,
@@ -815,7 +638,7 @@ static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 		    const uint8_t *uuid, const uint8_t *seed, uint64_t start,
 		    uint64_t size, struct ext4fs_stats *st)
 {
-	int is_root = tree == b->root_tree;
+	int is_root = tree == b->trees.root;
 	struct ext4fs_spec spec = {
 		.label = label, .time = b->time, .offset = start, .size = size,
 		.inodes = is_root ? b->root_need.inodes : b->boot_need.inodes,
@@ -850,9 +673,9 @@ static int write_image(struct build *b)
 	if (ftruncate(b->out.fd, (off_t)l->image_size) != 0)
 		return fail_write(b, errno);
 	if (write_gpt(b) || write_raw_area(b) ||
-	    write_fs(b, b->boot_tree, IMAGE_BOOT_LABEL, b->ids.boot_fs_uuid,
+	    write_fs(b, b->trees.boot, IMAGE_BOOT_LABEL, b->ids.boot_fs_uuid,
 		     b->ids.boot_hash_seed, l->boot_start, l->boot_size, &boot) ||
-	    write_fs(b, b->root_tree, IMAGE_ROOT_LABEL, b->ids.root_fs_uuid,
+	    write_fs(b, b->trees.root, IMAGE_ROOT_LABEL, b->ids.root_fs_uuid,
 		     b->ids.root_hash_seed, l->root_start, l->root_size, &root))
 		return -1;
 	b->sum->boot_fs_bytes = boot.size;
@@ -900,9 +723,7 @@ int mkr2simg_build(const struct mkr2simg_options *o,
 	if (rc && err && errlen)
 		mk_err_fit(b.e.msg, err, errlen);
 	output_discard(&b.out);
-	fst_free(b.root_tree);
-	fst_free(b.boot_tree);
-	free(b.conf);
+	trees_free(&b.trees);
 	free(b.registration.data);
 	toplevel_free(&b.top);
 	free(b.store_root);

@@ -2,10 +2,10 @@
  * image.h - the whole image, start to finish (behind mkr2simg_build).
  *
  * Owns: the order of the steps, the temporary output file and its
- * rename or removal, the two trees (/boot and the root filesystem), the
- * digest of inputs that seeds every identifier, and writing the
- * partition table and bootloaders.  Does not own any on-disk format
- * itself: gpt.c, ext4fs.c and extlinux.c do.
+ * rename or removal, the digest of inputs that seeds every identifier,
+ * and writing the partition table and bootloaders.  Does not own any
+ * on-disk format itself (gpt.c, ext4fs.c and extlinux.c do), nor what
+ * the two filesystems hold (trees.c).
  */
 #ifndef MK_IMAGE_H
 #define MK_IMAGE_H

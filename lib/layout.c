@@ -1,9 +1,11 @@
 #include "layout.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "image.h"
 #include "util.h"
 
 #define MIB (1u << 20)
@@ -77,5 +79,76 @@ int layout_partitions(uint64_t boot_size, uint64_t root_min,
 				    LAYOUT_ALIGN);
 	/* The last usable sector is just before the backup entries. */
 	l->root_size = l->image_size - backup - l->root_start;
+	return 0;
+}
+
+static void set_part(struct gpt_part *p, const char *type,
+		     const uint8_t guid[GPT_GUID_SIZE], uint64_t start,
+		     uint64_t size, const char *name)
+{
+	memset(p, 0, sizeof(*p));
+	gpt_guid_parse(type, p->type_guid);
+	memcpy(p->unique_guid, guid, GPT_GUID_SIZE);
+	p->first_lba = start / LAYOUT_SECTOR;
+	p->last_lba = (start + size) / LAYOUT_SECTOR - 1;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+}
+
+void layout_gpt_disk(const struct mk_layout *l,
+		     const uint8_t disk_guid[GPT_GUID_SIZE],
+		     const uint8_t boot_guid[GPT_GUID_SIZE],
+		     const uint8_t root_guid[GPT_GUID_SIZE],
+		     struct gpt_disk *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->total_sectors = l->image_size / LAYOUT_SECTOR;
+	memcpy(d->disk_guid, disk_guid, GPT_GUID_SIZE);
+	d->nparts = 2;
+	set_part(&d->parts[0], GPT_TYPE_LINUX_FS, boot_guid, l->boot_start,
+		 l->boot_size, IMAGE_BOOT_LABEL);
+	d->parts[0].attributes = GPT_ATTR_LEGACY_BIOS_BOOTABLE;
+	set_part(&d->parts[1], GPT_TYPE_ROOT_ARM64, root_guid, l->root_start,
+		 l->root_size, IMAGE_ROOT_LABEL);
+}
+
+static uint64_t part_bytes(const struct gpt_part *p)
+{
+	return (p->last_lba - p->first_lba + 1) * LAYOUT_SECTOR;
+}
+
+int layout_from_gpt(const struct gpt_disk *d, uint64_t image_size,
+		    struct mk_layout *l, struct mk_err *e)
+{
+	const struct gpt_part *boot = &d->parts[0], *root = &d->parts[1];
+
+	memset(l, 0, sizeof(*l));
+	if (d->nparts != 2)
+		return mk_fail(e, "%zu partitions, expected 2", d->nparts);
+	if (boot->first_lba > boot->last_lba || root->first_lba > root->last_lba)
+		return mk_fail(e, "a partition ends before it starts");
+	/* Where layout_partitions puts partitions of these sizes. */
+	if (layout_partitions(part_bytes(boot), part_bytes(root), l, e))
+		return -1;
+	if (boot->first_lba * LAYOUT_SECTOR != l->boot_start)
+		return mk_fail(e, "partition 1 starts at sector %llu, expected "
+			       "%u", (unsigned long long)boot->first_lba,
+			       LAYOUT_BOOT_PART_SECTOR);
+	if (part_bytes(boot) != l->boot_size)
+		return mk_fail(e, "partition 1 has %llu bytes, not a multiple "
+			       "of %uM", (unsigned long long)part_bytes(boot),
+			       LAYOUT_ALIGN / MIB);
+	if (root->first_lba * LAYOUT_SECTOR != l->root_start)
+		return mk_fail(e, "partition 2 starts at sector %llu, expected "
+			       "%llu (right after partition 1)",
+			       (unsigned long long)root->first_lba,
+			       (unsigned long long)(l->root_start /
+						    LAYOUT_SECTOR));
+	if (l->image_size != image_size || part_bytes(root) != l->root_size)
+		return mk_fail(e, "partition 2 ends at sector %llu in an image "
+			       "of %llu sectors; mkr2simg ends it at the last "
+			       "usable sector of an image of a multiple of %uM",
+			       (unsigned long long)root->last_lba,
+			       (unsigned long long)(image_size / LAYOUT_SECTOR),
+			       LAYOUT_ALIGN / MIB);
 	return 0;
 }

@@ -3,9 +3,11 @@
  *
  * Owns: the RK3328 boot ROM's fixed offsets (idbloader at sector 64,
  * u-boot.itb at 16384, the first partition at 32768), 4 MiB alignment
- * of partitions and of the image size, and the checks that each
- * bootloader file fits its room.  Does not own: encoding the partition
- * table (gpt.c) or the filesystems (ext4fs.c).
+ * of partitions and of the image size, the checks that each bootloader
+ * file fits its room, the partition table's contents (which partitions,
+ * their types, names and attributes), and telling whether a table read
+ * from an image describes such a layout.  Does not own: encoding the
+ * partition table (gpt.c) or the filesystems (ext4fs.c).
  */
 #ifndef MK_LAYOUT_H
 #define MK_LAYOUT_H
@@ -14,6 +16,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "gpt.h"
 
 #define LAYOUT_SECTOR 512u
 #define LAYOUT_ALIGN (4u << 20)             /* SD erase-block multiple */
@@ -55,5 +58,28 @@ int layout_bootloaders(const char *idbloader, const char *uboot_itb,
  */
 int layout_partitions(uint64_t boot_size, uint64_t root_min,
 		      struct mk_layout *l, struct mk_err *e);
+
+/*
+ * The partition table of layout `l` (both partitions placed): 1 is the
+ * Linux-filesystem NIXOS_BOOT, legacy BIOS bootable (U-Boot's distro
+ * boot looks for that bit), 2 the ARM64-root NIXOS_SD; GUIDs as given
+ * (RFC 9562 byte order).
+ */
+void layout_gpt_disk(const struct mk_layout *l,
+		     const uint8_t disk_guid[GPT_GUID_SIZE],
+		     const uint8_t boot_guid[GPT_GUID_SIZE],
+		     const uint8_t root_guid[GPT_GUID_SIZE],
+		     struct gpt_disk *d);
+
+/*
+ * The layout of an image of `image_size` bytes with partition table `d`,
+ * when layout_partitions could have placed it: two partitions, 1 from
+ * LAYOUT_BOOT_PART_SECTOR, both multiples of LAYOUT_ALIGN, 2 right after
+ * 1 up to the last usable sector, the image a multiple of LAYOUT_ALIGN.
+ * Else -1 with the first rule broken.  (Types, names and attributes are
+ * for comparing `d` with layout_gpt_disk.)  No bootloaders are set.
+ */
+int layout_from_gpt(const struct gpt_disk *d, uint64_t image_size,
+		    struct mk_layout *l, struct mk_err *e);
 
 #endif

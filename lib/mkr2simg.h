@@ -131,6 +131,40 @@ MKR2SIMG_API int mkr2simg_build(const struct mkr2simg_options *o,
  */
 MKR2SIMG_API int mkr2simg_parse_size(const char *text, uint64_t *bytes);
 
+/* ---- verify: an image read back against its inputs ---------------- */
+
+/* The build's options that shape what an image holds, and the image. */
+struct mkr2simg_verify_options {
+	const char *image;          /* read only, never written */
+	const char *closure;        /* store-paths file, "-" for stdin */
+	const char *toplevel;       /* NULL: the one *-nixos-system-* path */
+	const char *registration;   /* NULL: the image must have none */
+	const char *store_root;     /* NULL or "/": the host's store */
+	const char *idbloader;      /* bootloaders the raw area must hold; */
+	const char *uboot_itb;      /* NULL: none there (zeros)           */
+	const char *uboot_rockchip;
+	const char *dtb;            /* NULL: default; "none": FDTDIR */
+	int timeout_seconds;        /* as in mkr2simg_options */
+	int64_t source_date_epoch;  /* -1: unset */
+};
+
+/* Fills `o` with the build's defaults. */
+MKR2SIMG_API void mkr2simg_verify_options_init(struct mkr2simg_verify_options *o);
+
+/*
+ * Reads the image back and compares it with what mkr2simg_build writes
+ * for these inputs (with any --seed, sizes, --no-dedup): both GPT
+ * copies, the bootloader area, /boot and every store path, byte for
+ * byte.  Calls `difference` (may be NULL) with one line per difference,
+ * naming the path or region.  Returns 0 when there is none, 1 when there
+ * were differences, -1 with a one-line message in `err` when the
+ * comparison cannot be made (an input cannot be read, out of memory).
+ */
+MKR2SIMG_API int mkr2simg_verify(const struct mkr2simg_verify_options *o,
+				 void (*difference)(void *user,
+						    const char *line),
+				 void *user, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

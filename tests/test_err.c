@@ -78,6 +78,37 @@ static void test_fit_small_buffer(void **state)
 	assert_memory_equal(out, "/a/very", 7);
 }
 
+
+/* Differences are lines as errors are: one line each, escaped, counted
+ * even when nobody listens. */
+static void save_line(void *user, const char *line)
+{
+	snprintf(user, MK_ERR_MAX, "%s", line);
+}
+
+static void test_diff_lines(void **state)
+{
+	char got[MK_ERR_MAX] = "";
+	struct mk_diffs d = { save_line, got, 0 };
+	struct mk_diffs quiet = { NULL, NULL, 0 };
+	char path[3000];
+
+	(void)state;
+	mk_diff(&d, "%s: mode %04o, expected %04o", "/nix/store/a\nb", 0755,
+		0555);
+	assert_string_equal(got, "/nix/store/a\\nb: mode 0755, expected 0555");
+	memset(path, 'p', sizeof(path) - 1);
+	path[sizeof(path) - 1] = '\0';
+	mk_diff(&d, "/%s: missing", path);
+	assert_true(strlen(got) < MK_ERR_MAX);
+	assert_non_null(strstr(got, "...p"));
+	assert_string_equal(got + strlen(got) - strlen("p: missing"),
+			    "p: missing");
+	assert_int_equal(d.count, 2);
+	mk_diff(&quiet, "%s", "counted");
+	assert_int_equal(quiet.count, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -85,6 +116,7 @@ int main(void)
 		cmocka_unit_test(test_control_characters_escaped),
 		cmocka_unit_test(test_long_path_keeps_reason),
 		cmocka_unit_test(test_fit_small_buffer),
+		cmocka_unit_test(test_diff_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

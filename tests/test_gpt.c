@@ -625,6 +625,260 @@ static void test_sgdisk_accepts_image(void **state)
 	assert_non_null(strstr(out, "Partition name: 'nixos'"));
 }
 
+
+/* ---- decoding ---- */
+
+/* Rewrites a header's CRC after a field was changed on purpose, so that
+ * the field's own check is what must catch it. */
+static void fix_header_crc(uint8_t *hdr)
+{
+	uint32_t crc = header_crc(hdr);
+
+	for (int i = 0; i < 4; i++)
+		hdr[H_CRC + i] = (uint8_t)(crc >> (8 * i));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int decode_primary(const struct image *img, struct gpt_disk *d,
+			  struct mk_err *e)
+{
+	return gpt_decode(img->primary + SECTOR, img->primary + 2 * SECTOR, 1,
+			  DISK_SECTORS, d, e);
+}
+
+static int decode_backup(const struct image *img, struct gpt_disk *d,
+			 struct mk_err *e)
+{
+	return gpt_decode(img->backup + 32 * SECTOR, img->backup,
+			  DISK_SECTORS - 1, DISK_SECTORS, d, e);
+}
+
+static void test_decode_both_copies(void **state)
+{
+	struct image *img = encode_fixture();
+	struct gpt_disk want, got;
+	struct mk_err e = { "" };
+
+	(void)state;
+	make_disk(&want);
+	if (decode_primary(img, &got, &e))
+		fail_msg("primary: %s", e.msg);
+	assert_memory_equal(&got, &want, sizeof(want));
+	if (decode_backup(img, &got, &e))
+		fail_msg("backup: %s", e.msg);
+	assert_memory_equal(&got, &want, sizeof(want));
+	free(img);
+}
+
+/* Changes one primary header field (CRC made right again) and expects
+ * the decoder to name it. */
+static void expect_header_rejected(size_t off, uint64_t value, int bytes,
+				   const char *needle)
+{
+	struct image *img = encode_fixture();
+	uint8_t *h = img->primary + SECTOR;
+	struct gpt_disk d;
+	struct mk_err e = { "" };
+
+	if (bytes == 8)
+		put64(h + off, value);
+	else
+		put32(h + off, (uint32_t)value);
+	fix_header_crc(h);
+	assert_int_equal(decode_primary(img, &d, &e), -1);
+	if (!strstr(e.msg, needle))
+		fail_msg("'%s' does not say '%s'", e.msg, needle);
+	free(img);
+}
+
+static void test_decode_rejects_header_fields(void **state)
+{
+	(void)state;
+	expect_header_rejected(H_REV, 0x00020000, 4, "revision 131072");
+	expect_header_rejected(H_RSVD, 1, 4, "reserved field 1");
+	expect_header_rejected(H_MY, 2, 8, "its own LBA 2, expected 1");
+	expect_header_rejected(H_ALT, DISK_SECTORS - 2, 8,
+			       "other header's LBA 131070, expected 131071");
+	expect_header_rejected(H_FIRST, 2048, 8, "first usable LBA 2048");
+	expect_header_rejected(H_LAST, DISK_SECTORS - 1, 8,
+			       "last usable LBA 131071, expected 131038");
+	expect_header_rejected(H_ENTRY_LBA, 3, 8, "entries' LBA 3");
+	expect_header_rejected(H_COUNT, 64, 4, "number of entries 64");
+	expect_header_rejected(H_ENTRY_SIZE, 256, 4, "entry size 256");
+}
+
+static void test_decode_rejects_crcs_and_signature(void **state)
+{
+	struct image *img = encode_fixture();
+	struct gpt_disk d;
+	struct mk_err e = { "" };
+
+	(void)state;
+	/* A header byte changed, its CRC not. */
+	img->primary[SECTOR + H_LAST] ^= 1;
+	assert_int_equal(decode_primary(img, &d, &e), -1);
+	assert_non_null(strstr(e.msg, "header CRC32"));
+	/* An entry byte changed: the backup's array, its CRC not. */
+	img->backup[E_NAME] ^= 1;
+	assert_int_equal(decode_backup(img, &d, &e), -1);
+	assert_non_null(strstr(e.msg, "entries CRC32"));
+	assert_non_null(strstr(e.msg, "LBA 131039"));
+	/* The backup read where the primary is: not its own LBA. */
+	assert_int_equal(gpt_decode(img->primary + SECTOR,
+				    img->primary + 2 * SECTOR, DISK_SECTORS - 1,
+				    DISK_SECTORS, &d, &e), -1);
+	/* No header at all. */
+	memset(img->primary + SECTOR, 0, SECTOR);
+	assert_int_equal(decode_primary(img, &d, &e), -1);
+	assert_non_null(strstr(e.msg, "no GPT header"));
+	assert_int_equal(gpt_decode(img->backup + 32 * SECTOR, img->backup, 66,
+				    67, &d, &e), -1);
+	assert_non_null(strstr(e.msg, "too small"));
+	free(img);
+}
+
+/* Five entries used (by hand: gpt_encode writes at most 4), CRCs made
+ * right. */
+static void test_decode_rejects_fifth_partition(void **state)
+{
+	struct image *img = encode_fixture();
+	uint8_t *entries = img->primary + 2 * SECTOR, *h = img->primary + SECTOR;
+	struct gpt_disk d;
+	struct mk_err e = { "" };
+
+	(void)state;
+	for (int slot = 2; slot <= 4; slot++)
+		memcpy(entries + slot * 128, linux_fs_disk, 16);
+	put32(h + H_ENTRY_CRC, (uint32_t)crc32(0L, entries, ENTRIES_BYTES));
+	fix_header_crc(h);
+	assert_int_equal(decode_primary(img, &d, &e), -1);
+	assert_non_null(strstr(e.msg, "more than 4 partitions (entry 5"));
+	free(img);
+}
+
+static void test_decode_non_ascii_name(void **state)
+{
+	struct image *img = encode_fixture();
+	uint8_t *entries = img->primary + 2 * SECTOR, *h = img->primary + SECTOR;
+	struct gpt_disk d;
+	struct mk_err e = { "" };
+
+	(void)state;
+	entries[E_NAME + 2 * 2] = 0xE9; /* "bo" U+00E9 "t" */
+	put32(h + H_ENTRY_CRC, (uint32_t)crc32(0L, entries, ENTRIES_BYTES));
+	fix_header_crc(h);
+	if (decode_primary(img, &d, &e))
+		fail_msg("%s", e.msg);
+	assert_string_equal(d.parts[0].name, "bo?t");
+	free(img);
+}
+
+/* sgdisk, not gpt_encode, writes the table: the decoder reads what the
+ * spec says, field for field. */
+static void test_decode_sgdisk_table(void **state)
+{
+	const char *sgdisk = find_sgdisk();
+	struct temp_image *t;
+	struct image img;
+	struct gpt_disk want, got;
+	struct mk_err e = { "" };
+	char cmd[1024], out[8192];
+	int fd;
+
+	if (sgdisk == NULL)
+		skip_unless_ci("sgdisk is not installed (.ci/deps installs gdisk)");
+	t = calloc(1, sizeof(*t));
+	assert_non_null(t);
+	*state = t;
+	snprintf(t->path, sizeof(t->path), "/tmp/test_gpt.XXXXXX");
+	fd = mkstemp(t->path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)DISK_BYTES), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "%s -U %s -n 1:32768:65535 -t 1:%s -u 1:%s -c 1:boot "
+		 "-A 1:set:2 -n 2:65536:%llu -t 2:%s -u 2:%s -c 2:nixos '%s' "
+		 "2>&1", sgdisk, disk_guid_text, GPT_TYPE_LINUX_FS,
+		 boot_guid_text, (unsigned long long)(DISK_SECTORS - 34),
+		 GPT_TYPE_ROOT_ARM64, root_guid_text, t->path);
+	run_capture(cmd, out, sizeof(out));
+	assert_int_equal(pread(fd, img.primary, PRIMARY_BYTES, 0), PRIMARY_BYTES);
+	assert_int_equal(pread(fd, img.backup, BACKUP_BYTES,
+			       (off_t)(DISK_BYTES - BACKUP_BYTES)),
+			 BACKUP_BYTES);
+	assert_int_equal(close(fd), 0);
+	make_disk(&want);
+	if (decode_primary(&img, &got, &e))
+		fail_msg("primary: %s", e.msg);
+	assert_memory_equal(&got, &want, sizeof(want));
+	if (decode_backup(&img, &got, &e))
+		fail_msg("backup: %s", e.msg);
+	assert_memory_equal(&got, &want, sizeof(want));
+}
+
+/* ---- comparing ---- */
+
+struct lines {
+	int n;
+	char text[8][256];
+};
+
+static void collect_line(void *user, const char *line)
+{
+	struct lines *l = user;
+
+	if (l->n < 8)
+		snprintf(l->text[l->n], sizeof(l->text[0]), "%s", line);
+	l->n++;
+}
+
+static void test_compare(void **state)
+{
+	struct gpt_disk want, got;
+	struct lines l = { 0 };
+	struct mk_diffs diffs = { collect_line, &l, 0 };
+
+	(void)state;
+	make_disk(&want);
+	got = want;
+	gpt_compare(&got, &want, "GPT", &diffs);
+	assert_int_equal(diffs.count, 0);
+
+	snprintf(got.parts[1].name, sizeof(got.parts[1].name), "ROOT");
+	got.parts[0].attributes = 0;
+	got.parts[1].first_lba++;
+	assert_int_equal(gpt_guid_parse(GPT_TYPE_LINUX_FS,
+					got.parts[1].type_guid), 0);
+	gpt_compare(&got, &want, "GPT", &diffs);
+	assert_int_equal(diffs.count, 4);
+	assert_string_equal(l.text[0], "GPT: partition 1 attributes 0x0, "
+			    "expected 0x4");
+	assert_string_equal(l.text[1], "GPT: partition 2 type "
+			    GPT_TYPE_LINUX_FS ", expected " GPT_TYPE_ROOT_ARM64);
+	assert_string_equal(l.text[2], "GPT: partition 2 starts at sector "
+			    "65537, expected 65536");
+	assert_string_equal(l.text[3], "GPT: partition 2 name 'ROOT', "
+			    "expected 'nixos'");
+
+	got = want;
+	got.nparts = 1;
+	got.disk_guid[0] ^= 1;
+	gpt_compare(&got, &want, "GPT backup", &diffs);
+	assert_int_equal(diffs.count, 6);
+	assert_non_null(strstr(l.text[4], "GPT backup: disk GUID 00234567-"));
+	assert_string_equal(l.text[5], "GPT backup: 1 partitions, expected 2");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -650,6 +904,14 @@ int main(void)
 		cmocka_unit_test(test_rejects_zero_type),
 		cmocka_unit_test_teardown(test_sgdisk_accepts_image,
 					  temp_image_teardown),
+		cmocka_unit_test(test_decode_both_copies),
+		cmocka_unit_test(test_decode_rejects_header_fields),
+		cmocka_unit_test(test_decode_rejects_crcs_and_signature),
+		cmocka_unit_test(test_decode_rejects_fifth_partition),
+		cmocka_unit_test(test_decode_non_ascii_name),
+		cmocka_unit_test_teardown(test_decode_sgdisk_table,
+					  temp_image_teardown),
+		cmocka_unit_test(test_compare),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

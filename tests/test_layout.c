@@ -344,6 +344,117 @@ static void test_partitions_reject(void **state)
 		layout_partitions(UINT64_MAX / 2, UINT64_MAX / 2, &l, &e), -1);
 }
 
+
+/* ---- the partition table ---- */
+
+static const uint8_t guid_a[16] = { 0xA0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+				    12, 13, 14, 15 };
+static const uint8_t guid_b[16] = { 0xB0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+				    12, 13, 14, 15 };
+static const uint8_t guid_c[16] = { 0xC0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+				    12, 13, 14, 15 };
+
+/* 512M /boot and 100M of root: an image of 16M + 512M + 104M. */
+static void typical_disk(struct mk_layout *l, struct gpt_disk *d)
+{
+	struct mk_err e = { "" };
+
+	assert_int_equal(layout_partitions(512 * MIB, 100 * MIB, l, &e), 0);
+	layout_gpt_disk(l, guid_a, guid_b, guid_c, d);
+}
+
+static void test_gpt_disk(void **state)
+{
+	struct mk_layout l;
+	struct gpt_disk d;
+	uint8_t linux_fs[16], root_arm64[16];
+
+	(void)state;
+	typical_disk(&l, &d);
+	assert_int_equal(gpt_guid_parse("0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+					linux_fs), 0);
+	assert_int_equal(gpt_guid_parse("B921B045-1DF0-41C3-AF44-4C6F280D3FAE",
+					root_arm64), 0);
+	assert_int_equal(d.total_sectors, (16 + 512 + 104) * MIB / SECTOR);
+	assert_memory_equal(d.disk_guid, guid_a, 16);
+	assert_int_equal(d.nparts, 2);
+	assert_memory_equal(d.parts[0].type_guid, linux_fs, 16);
+	assert_memory_equal(d.parts[0].unique_guid, guid_b, 16);
+	assert_int_equal(d.parts[0].first_lba, 32768);
+	assert_int_equal(d.parts[0].last_lba, 32768 + 512 * MIB / SECTOR - 1);
+	assert_int_equal(d.parts[0].attributes, 1u << 2); /* legacy BIOS */
+	assert_string_equal(d.parts[0].name, "NIXOS_BOOT");
+	assert_memory_equal(d.parts[1].type_guid, root_arm64, 16);
+	assert_memory_equal(d.parts[1].unique_guid, guid_c, 16);
+	assert_int_equal(d.parts[1].first_lba, (16 + 512) * MIB / SECTOR);
+	/* The last usable sector: 33 sectors of backup GPT after it. */
+	assert_int_equal(d.parts[1].last_lba, d.total_sectors - 34);
+	assert_int_equal(d.parts[1].attributes, 0);
+	assert_string_equal(d.parts[1].name, "NIXOS_SD");
+}
+
+static void test_from_gpt_round_trip(void **state)
+{
+	struct mk_layout l, back;
+	struct gpt_disk d;
+	struct mk_err e = { "" };
+
+	(void)state;
+	typical_disk(&l, &d);
+	if (layout_from_gpt(&d, l.image_size, &back, &e))
+		fail_msg("%s", e.msg);
+	assert_int_equal(back.boot_start, l.boot_start);
+	assert_int_equal(back.boot_size, l.boot_size);
+	assert_int_equal(back.root_start, l.root_start);
+	assert_int_equal(back.root_size, l.root_size);
+	assert_int_equal(back.image_size, l.image_size);
+}
+
+static void expect_from_gpt_fails(const struct gpt_disk *d, uint64_t size,
+				  const char *needle)
+{
+	struct mk_layout l;
+	struct mk_err e = { "" };
+
+	assert_int_equal(layout_from_gpt(d, size, &l, &e), -1);
+	if (!strstr(e.msg, needle))
+		fail_msg("'%s' does not say '%s'", e.msg, needle);
+}
+
+static void test_from_gpt_rules(void **state)
+{
+	struct mk_layout l;
+	struct gpt_disk d, x;
+
+	(void)state;
+	typical_disk(&l, &d);
+	x = d;
+	x.nparts = 3;
+	expect_from_gpt_fails(&x, l.image_size, "3 partitions, expected 2");
+	x = d;
+	x.parts[0].first_lba += 8192;
+	expect_from_gpt_fails(&x, l.image_size,
+			      "partition 1 starts at sector 40960, expected "
+			      "32768");
+	x = d;
+	x.parts[0].last_lba -= 1;
+	expect_from_gpt_fails(&x, l.image_size,
+			      "partition 1 has 536870400 bytes, not a multiple of 4M");
+	x = d;
+	x.parts[1].first_lba += 8192;
+	expect_from_gpt_fails(&x, l.image_size, "partition 2 starts at sector "
+			      "1089536, expected 1081344 (right after "
+			      "partition 1)");
+	x = d;
+	x.parts[1].last_lba -= 8192;
+	expect_from_gpt_fails(&x, l.image_size, "partition 2 ends at sector");
+	/* The table right, the image 1M longer: the backup is not last. */
+	expect_from_gpt_fails(&d, l.image_size + MIB, "partition 2 ends at");
+	x = d;
+	x.parts[1].first_lba = x.parts[1].last_lba + 1;
+	expect_from_gpt_fails(&x, l.image_size, "ends before it starts");
+}
+
 #define TREE_TEST(f) cmocka_unit_test_setup_teardown(f, tmptree_setup, \
 						     tmptree_teardown)
 
@@ -366,6 +477,9 @@ int main(void)
 		cmocka_unit_test(test_root_zero),
 		cmocka_unit_test(test_many_sizes),
 		cmocka_unit_test(test_partitions_reject),
+		cmocka_unit_test(test_gpt_disk),
+		cmocka_unit_test(test_from_gpt_round_trip),
+		cmocka_unit_test(test_from_gpt_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

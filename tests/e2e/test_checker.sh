@@ -31,26 +31,8 @@ ref "$tmp/nodedup.img" --no-dedup --uboot-rockchip "$BL/u-boot-rockchip.bin" --d
 ref "$tmp/bare.img" --timeout 5 --boot-size 64M
 ref_args=("${common[@]}" --registration "$F/registration" --idbloader "$BL/idbloader.img" --uboot-itb "$BL/u-boot.itb")
 
-p2_offset() { echo $(($(sfdisk --json "$1" | jq '.partitiontable.partitions[1].start') * 512)); }
-p1_offset() { echo $(($(sfdisk --json "$1" | jq '.partitiontable.partitions[0].start') * 512)); }
-dbg() { # dbg IMAGE OFFSET COMMAND...: debugfs -w, one command per argument
-	local img=$1 off=$2
-	shift 2
-	printf '%s\n' "$@" >"$tmp/dbg.cmds"
-	debugfs -w -f "$tmp/dbg.cmds" "$img?offset=$off" >/dev/null 2>&1
-}
-# flip IMAGE BYTE_OFFSET: invert one byte
-flip() {
-	local b
-	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-	printf '%b' "\\$(printf '%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-# data_offset IMAGE PART_OFFSET PATH: image byte offset of PATH's first data block
-data_offset() {
-	local blk
-	blk=$(debugfs -R "bmap \"$3\" 0" "$1?offset=$2" 2>/dev/null)
-	echo $(($2 + blk * 4096))
-}
+# shellcheck source-path=SCRIPTDIR source=damage.sh
+. "$here/damage.sh"
 
 passed=0 failed=0
 case_ok() { passed=$((passed + 1)); echo "ok   $1${2:+: $2}"; }
