@@ -21,7 +21,21 @@ enum long_only {
 	OPT_UBOOT_ITB, OPT_UBOOT_ROCKCHIP, OPT_DTB, OPT_TIMEOUT, OPT_BOOT_SIZE,
 	OPT_ROOT_SIZE, OPT_ROOT_HEADROOM, OPT_SEED, OPT_NO_DEDUP, OPT_VERSION,
 	OPT_NO_MEMORY_MAP_CHECK,
+	OPT_ENV_OFFSET, OPT_ENV_SIZE, OPT_ENV_REDUNDANT_OFFSET,
 };
+
+/* U-Boot's saved environment: the same options for build and inspect. */
+#define ENV_OPTIONS \
+	{ "env-offset", required_argument, NULL, OPT_ENV_OFFSET }, \
+	{ "env-size", required_argument, NULL, OPT_ENV_SIZE }, \
+	{ "env-redundant-offset", required_argument, NULL, \
+	  OPT_ENV_REDUNDANT_OFFSET }
+#define ENV_USAGE \
+	"  --env-offset OFFSET|none  U-Boot's saved environment on the card\n" \
+	"                          (CONFIG_ENV_OFFSET; default 0x3F8000)\n" \
+	"  --env-size SIZE         its size (CONFIG_ENV_SIZE; default 32K)\n" \
+	"  --env-redundant-offset OFFSET  its second copy\n" \
+	"                          (CONFIG_ENV_OFFSET_REDUND; default none)\n"
 
 static const struct option long_options[] = {
 	{ "toplevel", required_argument, NULL, OPT_TOPLEVEL },
@@ -38,6 +52,7 @@ static const struct option long_options[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "no-dedup", no_argument, NULL, OPT_NO_DEDUP },
 	{ "no-memory-map-check", no_argument, NULL, OPT_NO_MEMORY_MAP_CHECK },
+	ENV_OPTIONS,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -70,6 +85,7 @@ static const char usage_text[] =
 	"  --no-memory-map-check   do not check that U-Boot's default\n"
 	"                          environment leaves room for the kernel,\n"
 	"                          initrd and device tree\n"
+	ENV_USAGE
 	"  -q, --quiet             only warnings and errors\n"
 	"  -v, --verbose           more detail\n"
 	"  -h, --help              this text\n"
@@ -120,6 +136,34 @@ static int parse_size_arg(const char *opt, const char *arg, uint64_t *out)
 		return -1;
 	}
 	return 0;
+}
+
+/* --env-offset, --env-size, --env-redundant-offset (build and inspect):
+ * 0 when `c` is one of them and its value reads, 1 when `c` is another
+ * option, -1 after a message. */
+static int parse_env_option(int c, const char *arg, uint64_t *offset,
+			    uint64_t *size, uint64_t *redundant)
+{
+	static const char *const names[] = { "--env-offset", "--env-size",
+					     "--env-redundant-offset" };
+	uint64_t *slot = c == OPT_ENV_OFFSET ? offset
+			 : c == OPT_ENV_SIZE ? size
+			 : c == OPT_ENV_REDUNDANT_OFFSET ? redundant : NULL;
+	const char *name;
+
+	if (!slot)
+		return 1;
+	name = names[c - OPT_ENV_OFFSET];
+	if (c != OPT_ENV_SIZE && strcmp(arg, "none") == 0) {
+		*slot = 0; /* the library reads offset 0 as none */
+		return 0;
+	}
+	if (mkr2simg_parse_offset(arg, slot) == 0 && (*slot || c == OPT_ENV_SIZE))
+		return 0;
+	fprintf(stderr, "mkr2simg: %s %s: not %s (use e.g. 0x3F8000, 32K%s)\n",
+		name, arg, c == OPT_ENV_SIZE ? "a size" : "an offset",
+		c == OPT_ENV_SIZE ? "" : ", or none");
+	return -1;
 }
 
 /* Digits only: strtoll alone would take " 5", "+5" and overflow. */
@@ -209,7 +253,13 @@ static int parse_option(int c, struct mkr2simg_options *o)
 				      &o->root_headroom) ? EXIT_USAGE : -1;
 	case 'h': fputs(usage_text, stdout); return EXIT_SUCCESS;
 	case OPT_VERSION: puts("mkr2simg " MKR2SIMG_VERSION); return EXIT_SUCCESS;
-	default: fputs("Try 'mkr2simg --help'.\n", stderr); return EXIT_USAGE;
+	default:
+		switch (parse_env_option(c, optarg, &o->env_offset, &o->env_size,
+					 &o->env_redundant_offset)) {
+		case 0: return -1;
+		case 1: fputs("Try 'mkr2simg --help'.\n", stderr); break;
+		}
+		return EXIT_USAGE;
 	}
 	return -1;
 }
@@ -283,3 +333,4 @@ int main(int argc, char **argv)
 		print_summary(&o, &s);
 	return EXIT_SUCCESS;
 }
+

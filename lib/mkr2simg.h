@@ -61,6 +61,19 @@ struct mkr2simg_options {
 				       default environment's addresses */
 	int64_t source_date_epoch;  /* -1: unset; filesystem times */
 
+	/*
+	 * Where U-Boot keeps its saved environment (`saveenv`) on the card,
+	 * in bytes: CONFIG_ENV_OFFSET, CONFIG_ENV_SIZE and
+	 * CONFIG_ENV_OFFSET_REDUND of the U-Boot build (defaults: the R2S's,
+	 * 0x3F8000, 32 KiB, no redundant copy).  The range lies between the
+	 * primary GPT and partition 1 and is written as zeros, so a card's
+	 * old environment never survives flashing; a bootloader file with
+	 * anything but padding there is refused.  An offset of 0: none.
+	 */
+	uint64_t env_offset;
+	uint64_t env_size;
+	uint64_t env_redundant_offset;
+
 	/* Called for every message below `log_level`; may be NULL. */
 	void (*log)(void *user, enum mkr2simg_log_level level, const char *msg);
 	enum mkr2simg_log_level log_level;
@@ -107,6 +120,13 @@ MKR2SIMG_API int mkr2simg_build(const struct mkr2simg_options *o,
  * or -1 when the text is not a size.
  */
 MKR2SIMG_API int mkr2simg_parse_size(const char *text, uint64_t *bytes);
+
+/*
+ * Parses an offset as U-Boot's configuration writes one ("0x3F8000",
+ * hexadecimal after "0x") or anything mkr2simg_parse_size reads.
+ * Returns 0, or -1 when the text is neither.
+ */
+MKR2SIMG_API int mkr2simg_parse_offset(const char *text, uint64_t *bytes);
 
 #ifdef __cplusplus
 }
