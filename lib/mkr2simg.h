@@ -128,6 +128,31 @@ MKR2SIMG_API int mkr2simg_parse_size(const char *text, uint64_t *bytes);
  */
 MKR2SIMG_API int mkr2simg_parse_offset(const char *text, uint64_t *bytes);
 
+/* ---- inspect: what an image (or a card read back) holds ------------ */
+
+struct mkr2simg_inspect_options {
+	const char *image;             /* plain, .zst or .gz (by content) */
+	int json;                      /* 1: JSON (README, "format": 1) */
+	uint64_t env_offset;           /* U-Boot saved environment, as in */
+	uint64_t env_size;             /* mkr2simg_options; offset 0: do */
+	uint64_t env_redundant_offset; /* not look */
+};
+
+/* Fills `o` with the defaults (text, the R2S's environment range). */
+MKR2SIMG_API void
+mkr2simg_inspect_options_init(struct mkr2simg_inspect_options *o);
+
+/*
+ * Reads the image and describes it: partition tables, raw regions, the
+ * U-Boot saved environment, partitions and their filesystems, the
+ * extlinux entry.  Returns 0 with the whole report in *report (malloc'd,
+ * NUL-terminated; the caller frees it with free()), or -1 with a
+ * one-line message in `err` naming the file (unreadable, not a disk
+ * image, a broken compressed stream).
+ */
+MKR2SIMG_API int mkr2simg_inspect(const struct mkr2simg_inspect_options *o,
+				  char **report, char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
