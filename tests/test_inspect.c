@@ -457,8 +457,8 @@ static char *render(const struct inspect_report *r, int json)
 
 static void expect_in(const char *text, const char *needle)
 {
-	if (!strstr(text, needle))
-		fail_msg("no \"%s\" in:\n%s", needle, text);
+	if (!text || !strstr(text, needle))
+		fail_msg("no \"%s\" in:\n%s", needle, text ? text : "");
 }
 
 /* Both renderings, with the bytes an image may hold escaped. */

@@ -11,7 +11,8 @@
 # them; u-boot-rockchip.bin padded with zeros, and with 0xFF as binman
 # pads it), with an image written by BUILDER (default MKR2SIMG):
 #   - `MKR2SIMG inspect` finds a valid environment planted into a copy of
-#     the image (a card that held it and then got a saveenv);
+#     the image (a card that held it and then got a saveenv), and one
+#     elsewhere with --env-offset/--env-size;
 #   - a used card (0xAA bytes) holding a valid environment gets only the
 #     image's data ranges (flash_data_ranges.py: SEEK_DATA/SEEK_HOLE, as
 #     cp --sparse or dd conv=sparse write), and another one a
@@ -106,6 +107,19 @@ run() {
 		ok "$name: inspect finds a planted environment ($state)"
 	else
 		fail "$name: planted environment not seen as such: '$state'"
+	fi
+	# Elsewhere (another U-Boot build): found only where told to look.
+	python3 "$here/uboot_env.py" plant --offset 0x600000 --size 0x4000 \
+		"$work/planted" "bootcmd=run elsewhere"
+	if "$mk" inspect --env-offset 0x600000 --env-size 16K "$work/planted" |
+		grep -qx '    bootcmd=run elsewhere' &&
+		"$mk" inspect --json --env-offset 0x600000 --env-size 0x4000 \
+			"$work/planted" | python3 -c 'import json, sys
+e = json.load(sys.stdin)["uboot_env"]
+assert e["valid"] and e["size"] == 0x4000 and e["copies"][0]["offset"] == 0x600000'; then
+		ok "$name: inspect --env-offset/--env-size look elsewhere"
+	else
+		fail "$name: inspect --env-offset 0x600000 does not find it"
 	fi
 	rm -f "$work/planted"
 
