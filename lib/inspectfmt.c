@@ -469,10 +469,19 @@ static void text_tables(FILE *f, const struct inspect_report *r)
 	char guid[GPT_GUID_TEXT_LEN + 1];
 
 	if (r->mbr.signature)
-		fprintf(f, "MBR: %s\n", r->mbr.protective
+		fprintf(f, "MBR: %s", r->mbr.protective
 			? "protective (a GPT disk)" : "a DOS partition table");
 	else
-		fputs("MBR: none (no boot signature)\n", f);
+		fputs("MBR: none (no boot signature)", f);
+	for (size_t i = 0; r->mbr.signature && i < GPT_MBR_RECORDS; i++) {
+		const struct gpt_mbr_record *m = &r->mbr.records[i];
+
+		if (m->type)
+			fprintf(f, "; record %zu: type 0x%02X, LBA %u, %u sectors%s",
+				i + 1, m->type, m->first_lba, m->sectors,
+				m->boot ? ", bootable" : "");
+	}
+	fputs("\n", f);
 	if (!r->gpt) {
 		fputs("GPT: none\n", f);
 		return;

@@ -136,6 +136,8 @@ assert e["valid"] and e["size"] == 0x4000 and e["copies"][0]["offset"] == 0x6000
 	used_card "$work/card" "$size"
 	if [ "$(id -u)" -eq 0 ] && loop=$(losetup -f --show "$work/card" 2>"$work/losetup.log"); then
 		bmaptool -q copy --bmap "$work/bmap" "$img" "$loop"
+		# inspect reads the card's block device too.
+		after "$name: bmaptool copy, read on $loop" "$loop"
 		losetup -d "$loop"
 		loop=
 		after "$name: bmaptool copy" "$work/card"
