@@ -1,7 +1,10 @@
 /*
- * mkr2simg - command-line front end: parses options, calls
- * mkr2simg_build() (or, for `mkr2simg verify`, mkr2simg_verify()) from
- * the public header, prints.  Nothing else.
+ * mkr2simg - command-line front end: picks the verb, parses its options,
+ * calls the library through the public header, prints.  Nothing else.
+ *
+ * Verbs: each is one function `int cmd_VERB(int argc, char **argv)` (its
+ * argv[0] is the program's name, argv[1] the first word after the verb)
+ * and one line in `verbs` below; no verb means build.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,7 +29,21 @@ enum long_only {
 	OPT_UBOOT_ITB, OPT_UBOOT_ROCKCHIP, OPT_DTB, OPT_TIMEOUT, OPT_BOOT_SIZE,
 	OPT_ROOT_SIZE, OPT_ROOT_HEADROOM, OPT_SEED, OPT_NO_DEDUP, OPT_VERSION,
 	OPT_NO_MEMORY_MAP_CHECK,
+	OPT_ENV_OFFSET, OPT_ENV_SIZE, OPT_ENV_REDUNDANT_OFFSET, OPT_JSON,
 };
+
+/* U-Boot's saved environment: the same options for build and inspect. */
+#define ENV_OPTIONS \
+	{ "env-offset", required_argument, NULL, OPT_ENV_OFFSET }, \
+	{ "env-size", required_argument, NULL, OPT_ENV_SIZE }, \
+	{ "env-redundant-offset", required_argument, NULL, \
+	  OPT_ENV_REDUNDANT_OFFSET }
+#define ENV_USAGE \
+	"  --env-offset OFFSET|none  U-Boot's saved environment on the card\n" \
+	"                          (CONFIG_ENV_OFFSET; default 0x3F8000)\n" \
+	"  --env-size SIZE         its size (CONFIG_ENV_SIZE; default 32K)\n" \
+	"  --env-redundant-offset OFFSET  its second copy\n" \
+	"                          (CONFIG_ENV_OFFSET_REDUND; default none)\n"
 
 static const struct option long_options[] = {
 	{ "toplevel", required_argument, NULL, OPT_TOPLEVEL },
@@ -43,6 +60,7 @@ static const struct option long_options[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "no-dedup", no_argument, NULL, OPT_NO_DEDUP },
 	{ "no-memory-map-check", no_argument, NULL, OPT_NO_MEMORY_MAP_CHECK },
+	ENV_OPTIONS,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -50,10 +68,17 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char usage_text[] =
-	"Usage: mkr2simg [OPTIONS] CLOSURE OUTPUT\n"
+/* The verbs (see `verbs`) come between these two. */
+static const char usage_head[] =
+	"Usage: mkr2simg [build] [OPTIONS] CLOSURE OUTPUT\n"
+	"       mkr2simg VERB [OPTIONS] ...   (mkr2simg VERB --help)\n"
 	"Write a bootable NanoPi R2S SD-card image from a Nix closure.\n"
 	"\n"
+	"Verbs:\n";
+
+static const char usage_text[] =
+	"\n"
+	"Options of build:\n"
 	"  CLOSURE                 store paths, one per line ('-': stdin)\n"
 	"  OUTPUT                  the image file to write\n"
 	"  --toplevel PATH         NixOS system to boot (default: the one\n"
@@ -75,10 +100,13 @@ static const char usage_text[] =
 	"  --no-memory-map-check   do not check that U-Boot's default\n"
 	"                          environment leaves room for the kernel,\n"
 	"                          initrd and device tree\n"
+	ENV_USAGE
 	"  -q, --quiet             only warnings and errors\n"
 	"  -v, --verbose           more detail\n"
 	"  -h, --help              this text\n"
 	"      --version           the version\n";
+
+static void print_usage(void);
 
 /* The temporary output, for the signal handler to remove. */
 static char temp_path[PATH_MAX];
@@ -151,6 +179,34 @@ static int parse_size_arg(const char *opt, const char *arg, uint64_t *out)
 		return -1;
 	}
 	return 0;
+}
+
+/* --env-offset, --env-size, --env-redundant-offset (build and inspect):
+ * 0 when `c` is one of them and its value reads, 1 when `c` is another
+ * option, -1 after a message. */
+static int parse_env_option(int c, const char *arg, uint64_t *offset,
+			    uint64_t *size, uint64_t *redundant)
+{
+	static const char *const names[] = { "--env-offset", "--env-size",
+					     "--env-redundant-offset" };
+	uint64_t *slot = c == OPT_ENV_OFFSET ? offset
+			 : c == OPT_ENV_SIZE ? size
+			 : c == OPT_ENV_REDUNDANT_OFFSET ? redundant : NULL;
+	const char *name;
+
+	if (!slot)
+		return 1;
+	name = names[c - OPT_ENV_OFFSET];
+	if (c != OPT_ENV_SIZE && strcmp(arg, "none") == 0) {
+		*slot = 0; /* the library reads offset 0 as none */
+		return 0;
+	}
+	if (mkr2simg_parse_offset(arg, slot) == 0 && (*slot || c == OPT_ENV_SIZE))
+		return 0;
+	fprintf(stderr, "mkr2simg: %s %s: not %s (use e.g. 0x3F8000, 32K%s)\n",
+		name, arg, c == OPT_ENV_SIZE ? "a size" : "an offset",
+		c == OPT_ENV_SIZE ? "" : ", or none");
+	return -1;
 }
 
 /* Digits only: strtoll alone would take " 5", "+5" and overflow. */
@@ -238,9 +294,15 @@ static int parse_option(int c, struct mkr2simg_options *o)
 	case OPT_ROOT_HEADROOM:
 		return parse_size_arg("--root-headroom", optarg,
 				      &o->root_headroom) ? EXIT_USAGE : -1;
-	case 'h': fputs(usage_text, stdout); return EXIT_SUCCESS;
+	case 'h': print_usage(); return EXIT_SUCCESS;
 	case OPT_VERSION: puts("mkr2simg " MKR2SIMG_VERSION); return EXIT_SUCCESS;
-	default: fputs("Try 'mkr2simg --help'.\n", stderr); return EXIT_USAGE;
+	default:
+		switch (parse_env_option(c, optarg, &o->env_offset, &o->env_size,
+					 &o->env_redundant_offset)) {
+		case 0: return -1;
+		case 1: fputs("Try 'mkr2simg --help'.\n", stderr); break;
+		}
+		return EXIT_USAGE;
 	}
 	return -1;
 }
@@ -429,7 +491,7 @@ static int parse_verify_option(int c, struct mkr2simg_verify_options *o,
 	return -1;
 }
 
-/* argv[0] is "verify".  Exit codes as diff(1) and cmp(1). */
+/* Exit codes as diff(1) and cmp(1). */
 static int cmd_verify(int argc, char **argv)
 {
 	struct mkr2simg_verify_options o;
@@ -468,16 +530,13 @@ static int cmd_verify(int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
-int main(int argc, char **argv)
+static int cmd_build(int argc, char **argv)
 {
 	struct cli cli = { .start = now(), .phase = -1 };
 	struct mkr2simg_options o;
 	struct mkr2simg_summary s;
 	char err[1024];
 	int c, quiet = 0, rc;
-
-	if (argc > 1 && strcmp(argv[1], "verify") == 0)
-		return cmd_verify(argc - 1, argv + 1);
 
 	mkr2simg_options_init(&o);
 	o.log = on_log;
@@ -511,4 +570,92 @@ int main(int argc, char **argv)
 	if (!quiet)
 		print_summary(&o, &s, now() - cli.start);
 	return EXIT_SUCCESS;
+}
+
+/* ---- inspect ------------------------------------------------------- */
+
+static const struct option inspect_options[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	ENV_OPTIONS,
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char inspect_usage[] =
+	"Usage: mkr2simg inspect [--json] [OPTIONS] IMAGE\n"
+	"Show what an SD-card image (plain, .zst or .gz; ours or any GPT\n"
+	"image) or a card's block device holds: partition tables, raw\n"
+	"regions, U-Boot's saved environment, partitions and filesystems,\n"
+	"the extlinux entry.\n"
+	"\n"
+	"  --json                  JSON (fields in README, \"format\": 1)\n"
+	ENV_USAGE
+	"                          where to look for a saved environment\n"
+	"  -h, --help              this text\n";
+
+static int cmd_inspect(int argc, char **argv)
+{
+	struct mkr2simg_inspect_options o;
+	char err[1024], *report;
+	int c;
+
+	mkr2simg_inspect_options_init(&o);
+	while ((c = getopt_long(argc, argv, "h", inspect_options, NULL)) != -1) {
+		if (c == OPT_JSON) {
+			o.json = 1;
+		} else if (c == 'h') {
+			fputs(inspect_usage, stdout);
+			return EXIT_SUCCESS;
+		} else if (parse_env_option(c, optarg, &o.env_offset,
+					    &o.env_size,
+					    &o.env_redundant_offset) != 0) {
+			if (c == '?')
+				fputs("Try 'mkr2simg inspect --help'.\n", stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fputs("mkr2simg: inspect: expected one IMAGE (see mkr2simg "
+		      "inspect --help)\n", stderr);
+		return EXIT_USAGE;
+	}
+	o.image = argv[optind];
+	if (mkr2simg_inspect(&o, &report, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mkr2simg: %s\n", err);
+		return EXIT_FAILED;
+	}
+	fputs(report, stdout);
+	free(report);
+	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILED;
+}
+
+/* ---- verbs ----------------------------------------------------------- */
+
+static const struct verb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+} verbs[] = {
+	{ "build", cmd_build, "write an image (the default)" },
+	{ "inspect", cmd_inspect, "show what an image or a card holds" },
+	{ "verify", cmd_verify, "check an image against its closure" },
+};
+
+static void print_usage(void)
+{
+	fputs(usage_head, stdout);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++)
+		printf("  %-23s %s\n", verbs[i].name, verbs[i].summary);
+	fputs(usage_text, stdout);
+}
+
+int main(int argc, char **argv)
+{
+	for (size_t i = 0; argc > 1 && i < sizeof(verbs) / sizeof(*verbs); i++)
+		if (strcmp(argv[1], verbs[i].name) == 0) {
+			/* The verb's own argv[0] is still the program. */
+			argv[1] = argv[0];
+			return verbs[i].run(argc - 1, argv + 1);
+		}
+	return cmd_build(argc, argv);
 }

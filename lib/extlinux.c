@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "closure.h"
+#include "util.h"
 
 #define SYSLINUX_TICKS_PER_SECOND 10 /* TIMEOUT is in tenths */
 #define TIMEOUT_AT_ONCE (-10)        /* what the builder writes for 0 */
@@ -96,4 +98,97 @@ out:
 	free(initrd);
 	free(dtbs);
 	return text;
+}
+
+/* ---- reading one back ------------------------------------------------ */
+
+#define BLANKS " \t"
+
+/* Keywords of U-Boot's pxe_utils.c this reader keeps, and where. */
+enum menu_field { F_TIMEOUT, F_DEFAULT, F_LABEL, F_MENU_LABEL, F_KERNEL,
+		  F_INITRD, F_FDT, F_FDTDIR, F_APPEND };
+
+static const struct {
+	const char *word;
+	enum menu_field field;
+} keywords[] = {
+	{ "timeout", F_TIMEOUT },  { "default", F_DEFAULT },
+	{ "label", F_LABEL },      { "menu label", F_MENU_LABEL },
+	{ "linux", F_KERNEL },     { "kernel", F_KERNEL },
+	{ "initrd", F_INITRD },    { "fdt", F_FDT },
+	{ "devicetree", F_FDT },   { "fdtdir", F_FDTDIR },
+	{ "devicetreedir", F_FDTDIR }, { "append", F_APPEND },
+};
+
+static char **field_of(struct extlinux_menu *m, enum menu_field f)
+{
+	char **fields[] = { &m->timeout, &m->default_name, &m->label,
+			    &m->menu_label, &m->kernel, &m->initrd, &m->fdt,
+			    &m->fdtdir, &m->append };
+
+	return fields[f];
+}
+
+/* The keyword `line` starts with (a word, then a blank or its end), and
+ * where its value starts; -1 when it is none of ours. */
+static int keyword_at(const char *line, size_t len, const char **value)
+{
+	for (size_t i = 0; i < sizeof(keywords) / sizeof(*keywords); i++) {
+		size_t n = strlen(keywords[i].word);
+
+		if (n <= len && strncasecmp(line, keywords[i].word, n) == 0 &&
+		    (n == len || strchr(BLANKS, line[n]))) {
+			*value = line + n + strspn(line + n, BLANKS);
+			return (int)keywords[i].field;
+		}
+	}
+	return -1;
+}
+
+/* One line (without its newline); *labels counts the LABELs so far. */
+static int parse_line(const char *line, size_t len, int *labels,
+		      struct extlinux_menu *m)
+{
+	const char *value, *end = line + len;
+	char **slot;
+	int f;
+
+	line += strspn(line, BLANKS);
+	while (end > line && strchr(BLANKS "\r", end[-1]))
+		end--;
+	if (line >= end || *line == '#')
+		return 0;
+	f = keyword_at(line, (size_t)(end - line), &value);
+	if (f == F_LABEL)
+		(*labels)++;
+	if (f < 0 || (f != F_TIMEOUT && f != F_DEFAULT && *labels != 1))
+		return 0;
+	slot = field_of(m, (enum menu_field)f);
+	free(*slot);
+	*slot = mk_strndup(value, (size_t)(end - value));
+	return *slot ? 0 : -1;
+}
+
+int extlinux_parse(const char *text, struct extlinux_menu *m)
+{
+	int labels = 0;
+
+	memset(m, 0, sizeof(*m));
+	while (*text) {
+		size_t len = strcspn(text, "\n");
+
+		if (parse_line(text, len, &labels, m)) {
+			extlinux_menu_free(m);
+			return -1;
+		}
+		text += len + (text[len] == '\n');
+	}
+	return 0;
+}
+
+void extlinux_menu_free(struct extlinux_menu *m)
+{
+	for (int f = F_TIMEOUT; f <= F_APPEND; f++)
+		free(*field_of(m, (enum menu_field)f));
+	memset(m, 0, sizeof(*m));
 }

@@ -576,3 +576,198 @@ void gpt_compare(const struct gpt_disk *got, const struct gpt_disk *want,
 		compare_part(&got->parts[i], &want->parts[i], what, i + 1,
 			     diffs);
 }
+
+/* ---- decoding any GPT (inspect) ------------------------------------ */
+
+#define MBR_BOOT_INDICATOR 0x80
+#define UTF16_SURROGATE_HI 0xD800 /* first of a pair: D800..DBFF */
+#define UTF16_SURROGATE_LO 0xDC00 /* second of a pair: DC00..DFFF */
+#define UTF16_SURROGATE_END 0xE000
+#define UTF16_PAIR_BASE 0x10000
+#define UNICODE_REPLACEMENT 0xFFFD
+
+void gpt_decode_mbr(const uint8_t sector[GPT_SECTOR_SIZE], struct gpt_mbr *m)
+{
+	struct legacy_mbr mbr;
+
+	memcpy(&mbr, sector, sizeof(mbr));
+	memset(m, 0, sizeof(*m));
+	m->signature = le16toh(mbr.signature) == MBR_SIGNATURE;
+	for (size_t i = 0; i < GPT_MBR_RECORDS; i++) {
+		const struct mbr_partition_record *r = &mbr.partition_record[i];
+
+		m->records[i].boot = r->boot_indicator == MBR_BOOT_INDICATOR;
+		m->records[i].type = r->os_type;
+		m->records[i].first_lba = le32toh(r->starting_lba);
+		m->records[i].sectors = le32toh(r->size_in_lba);
+		m->protective |= r->os_type == GPT_MBR_TYPE_PROTECTIVE;
+	}
+}
+
+/* UEFI 5.3.3: SizeOfPartitionEntry is 128 * 2^n. */
+static int entry_size_ok(uint32_t size)
+{
+	return size >= GPT_ENTRY_SIZE && size % GPT_ENTRY_SIZE == 0 &&
+	       ((size / GPT_ENTRY_SIZE) & (size / GPT_ENTRY_SIZE - 1)) == 0;
+}
+
+int gpt_decode_header(const uint8_t sector[GPT_SECTOR_SIZE], uint64_t lba,
+		      struct gpt_header_info *h, struct mk_err *e)
+{
+	uint8_t copy[GPT_SECTOR_SIZE];
+	struct gpt_header g;
+	uint32_t size, crc;
+
+	memcpy(&g, sector, sizeof(g));
+	memset(h, 0, sizeof(*h));
+	if (memcmp(g.signature, GPT_HEADER_SIGNATURE,
+		   GPT_HEADER_SIGNATURE_SIZE) != 0)
+		return mk_fail(e, "no GPT header (no \"EFI PART\")");
+	size = le32toh(g.header_size);
+	if (size < GPT_HEADER_SIZE || size > GPT_SECTOR_SIZE)
+		return mk_fail(e, "header size %u is not %u-%u", size,
+			       GPT_HEADER_SIZE, GPT_SECTOR_SIZE);
+	memcpy(copy, sector, GPT_SECTOR_SIZE);
+	memset(copy + offsetof(struct gpt_header, header_crc32), 0,
+	       sizeof(g.header_crc32));
+	crc = (uint32_t)crc32(0L, copy, size);
+	if (crc != le32toh(g.header_crc32))
+		return mk_fail(e, "header CRC 0x%08X, computed 0x%08X",
+			       le32toh(g.header_crc32), crc);
+	h->my_lba = le64toh(g.my_lba);
+	h->alternate_lba = le64toh(g.alternate_lba);
+	h->first_usable_lba = le64toh(g.first_usable_lba);
+	h->last_usable_lba = le64toh(g.last_usable_lba);
+	h->entries_lba = le64toh(g.partition_entry_lba);
+	h->entry_count = le32toh(g.number_of_partition_entries);
+	h->entry_size = le32toh(g.size_of_partition_entry);
+	h->entries_crc = le32toh(g.partition_entry_array_crc32);
+	gpt_guid_to_disk(g.disk_guid, h->disk_guid);
+	if (h->my_lba != lba)
+		return mk_fail(e, "the header at LBA %llu says it is at LBA %llu",
+			       (unsigned long long)lba,
+			       (unsigned long long)h->my_lba);
+	if (!entry_size_ok(h->entry_size) || h->entry_count == 0 ||
+	    h->entry_count > GPT_ENTRIES_MAX_BYTES / h->entry_size)
+		return mk_fail(e, "%u entries of %u bytes are not an entry "
+			       "array mkr2simg reads", h->entry_count,
+			       h->entry_size);
+	return 0;
+}
+
+size_t gpt_entries_bytes(const struct gpt_header_info *h)
+{
+	return (size_t)mk_align_up((uint64_t)h->entry_count * h->entry_size,
+				   GPT_SECTOR_SIZE);
+}
+
+int gpt_entries_crc_ok(const struct gpt_header_info *h,
+		       const uint8_t *entries)
+{
+	return (uint32_t)crc32(0L, entries, h->entry_count * h->entry_size) ==
+	       h->entries_crc;
+}
+
+static size_t put_utf8(uint32_t c, char *out)
+{
+	if (c < 0x80) {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		out[0] = (char)(0xC0 | c >> 6);
+		out[1] = (char)(0x80 | (c & 0x3F));
+		return 2;
+	}
+	if (c < 0x10000) {
+		out[0] = (char)(0xE0 | c >> 12);
+		out[1] = (char)(0x80 | (c >> 6 & 0x3F));
+		out[2] = (char)(0x80 | (c & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | c >> 18);
+	out[1] = (char)(0x80 | (c >> 12 & 0x3F));
+	out[2] = (char)(0x80 | (c >> 6 & 0x3F));
+	out[3] = (char)(0x80 | (c & 0x3F));
+	return 4;
+}
+
+/* UTF-16LE, NUL-padded, to UTF-8: a pair (2 units) takes 4 bytes, any
+ * other unit at most 3, so GPT_NAME_UTF8_MAX bytes always suffice. */
+static void name_to_utf8(const uint16_t *units, char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < GPT_NAME_MAX; i++) {
+		uint32_t c = le16toh(units[i]), lo;
+
+		if (c == 0)
+			break;
+		if (c >= UTF16_SURROGATE_HI && c < UTF16_SURROGATE_LO &&
+		    i + 1 < GPT_NAME_MAX &&
+		    (lo = le16toh(units[i + 1])) >= UTF16_SURROGATE_LO &&
+		    lo < UTF16_SURROGATE_END) {
+			c = UTF16_PAIR_BASE + ((c - UTF16_SURROGATE_HI) << 10) +
+			    (lo - UTF16_SURROGATE_LO);
+			i++;
+		} else if (c >= UTF16_SURROGATE_HI && c < UTF16_SURROGATE_END) {
+			c = UNICODE_REPLACEMENT;
+		}
+		o += put_utf8(c, out + o);
+	}
+	out[o] = '\0';
+}
+
+int gpt_decode_entry(const struct gpt_header_info *h, const uint8_t *entries,
+		     uint32_t i, struct gpt_entry_info *out)
+{
+	uint16_t units[GPT_NAME_MAX];
+	struct gpt_entry ent;
+
+	memcpy(&ent, entries + (size_t)i * h->entry_size, sizeof(ent));
+	memset(out, 0, sizeof(*out));
+	if (all_zero(ent.partition_type_guid, GPT_GUID_SIZE))
+		return 0;
+	gpt_guid_to_disk(ent.partition_type_guid, out->type_guid);
+	gpt_guid_to_disk(ent.unique_partition_guid, out->unique_guid);
+	out->first_lba = le64toh(ent.starting_lba);
+	out->last_lba = le64toh(ent.ending_lba);
+	out->attributes = le64toh(ent.attributes);
+	memcpy(units, ent.partition_name, sizeof(units));
+	name_to_utf8(units, out->name);
+	return 1;
+}
+
+/* Well-known types, named as sgdisk (GPT fdisk 1.0.9) names them. */
+static const struct {
+	const char *guid, *name;
+} known_types[] = {
+	{ GPT_TYPE_LINUX_FS, "Linux filesystem" },
+	{ GPT_TYPE_ROOT_ARM64, "Linux ARM64 root (/)" },
+	{ "69DAD710-2CE4-4E3C-B16C-21A1D49ABED3", "Linux ARM32 root (/)" },
+	{ "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709", "Linux x86-64 root (/)" },
+	{ "44479540-F297-41B2-9AF7-D131D5F0458A", "Linux x86 root (/)" },
+	{ "0657FD6D-A4AB-43C4-84E5-0933C84B4F4F", "Linux swap" },
+	{ "933AC7E1-2EB4-4F13-B844-0E14E2AEF915", "Linux /home" },
+	{ "4D21B016-B534-45C2-A9FB-5C16E091FD2D", "Linux /var" },
+	{ "E6D6D379-F507-44C2-A23C-238F2A3DF928", "Linux LVM" },
+	{ "A19D880F-05FC-4D3B-A006-743F0F84911E", "Linux RAID" },
+	{ "CA7D7CCB-63ED-4C53-861C-1742536059CC", "Linux LUKS" },
+	{ "BC13C2FF-59E6-4262-A352-B275FD6F7172", "XBOOTLDR partition" },
+	{ "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "EFI system partition" },
+	{ "21686148-6449-6E6F-744E-656564454649", "BIOS boot partition" },
+	{ "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7", "Microsoft basic data" },
+	{ "3DE21764-95BD-54BD-A5C3-4ABE786F38A8", "U-Boot boot loader" },
+};
+
+const char *gpt_type_name(const uint8_t type_guid[GPT_GUID_SIZE])
+{
+	uint8_t g[GPT_GUID_SIZE];
+
+	for (size_t i = 0; i < sizeof(known_types) / sizeof(*known_types);
+	     i++)
+		if (gpt_guid_parse(known_types[i].guid, g) == 0 &&
+		    memcmp(g, type_guid, GPT_GUID_SIZE) == 0)
+			return known_types[i].name;
+	return NULL;
+}

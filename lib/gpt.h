@@ -1,15 +1,19 @@
 /*
- * gpt.h - GUID Partition Table encoding (UEFI spec, chapter 5).
+ * gpt.h - GUID Partition Table encoding and decoding (UEFI spec,
+ * chapter 5).
  *
  * Owns: the bytes of the protective MBR, the primary and backup GPT
- * headers and partition entry arrays (encoding them, and decoding and
- * validating what an image holds), and conversion of GUIDs between
- * text, RFC 9562 byte order and the mixed-endian order GPT stores.
- * Does not own: choosing where partitions go or which GUIDs they get
- * (layout.c), nor writing the encoded sectors to a file (image.c).
+ * headers and partition entry arrays, both ways (encoding ours; decoding
+ * and checking any GPT: signature, sizes, both CRCs, where each header
+ * says it is), the names of well-known partition types, and conversion
+ * of GUIDs between text, RFC 9562 byte order and the mixed-endian order
+ * GPT stores.  Does not own: choosing where partitions go or which GUIDs
+ * they get (layout.c), nor reading or writing sectors of a file
+ * (image.c, inspect.c).
  *
- * Only 512-byte sectors and the usual 128 entries of 128 bytes are
- * supported: that is what an SD card and the R2S boot ROM expect.
+ * Only 512-byte sectors are supported, and ours have the usual 128
+ * entries of 128 bytes: that is what an SD card and the R2S boot ROM
+ * expect.  The decoder takes any entry count and size the spec allows.
  */
 #ifndef MK_GPT_H
 #define MK_GPT_H
@@ -117,5 +121,74 @@ int gpt_decode(const uint8_t *header, const uint8_t *entries,
  */
 void gpt_compare(const struct gpt_disk *got, const struct gpt_disk *want,
 		 const char *what, struct mk_diffs *diffs);
+/* ---- decoding ----------------------------------------------------- */
+
+#define GPT_MBR_RECORDS 4
+#define GPT_MBR_TYPE_PROTECTIVE 0xEE
+#define GPT_ENTRIES_MAX_BYTES (1u << 20) /* more is not a GPT we read */
+/* A name of 36 UTF-16 code units as UTF-8: at most 3 bytes per unit. */
+#define GPT_NAME_UTF8_MAX (GPT_NAME_MAX * 3)
+
+struct gpt_mbr_record {
+	int boot;           /* boot indicator 0x80 */
+	uint8_t type;       /* OS type; 0: unused */
+	uint32_t first_lba; /* StartingLBA */
+	uint32_t sectors;   /* SizeInLBA */
+};
+
+struct gpt_mbr {
+	int signature;      /* 0xAA55 at byte 510 */
+	int protective;     /* a record of type 0xEE */
+	struct gpt_mbr_record records[GPT_MBR_RECORDS];
+};
+
+/* Decodes LBA 0 (an MBR, protective or not). */
+void gpt_decode_mbr(const uint8_t sector[GPT_SECTOR_SIZE], struct gpt_mbr *m);
+
+struct gpt_header_info {
+	uint64_t my_lba;           /* where the header says it is */
+	uint64_t alternate_lba;    /* where the other header is */
+	uint64_t first_usable_lba;
+	uint64_t last_usable_lba;
+	uint64_t entries_lba;      /* start of this copy's entry array */
+	uint32_t entry_count;
+	uint32_t entry_size;
+	uint32_t entries_crc;      /* as stored */
+	uint8_t disk_guid[GPT_GUID_SIZE]; /* RFC 9562 byte order */
+};
+
+/*
+ * Decodes the header sector read at `lba`.  0, or -1 with why it is no
+ * valid header: no "EFI PART", a header size or entry geometry outside
+ * the spec (entries of 128 << n bytes, at most GPT_ENTRIES_MAX_BYTES in
+ * all), a header CRC that does not match, or a MyLBA other than `lba`.
+ */
+int gpt_decode_header(const uint8_t sector[GPT_SECTOR_SIZE], uint64_t lba,
+		      struct gpt_header_info *h, struct mk_err *e);
+
+/* Bytes of the header's entry array (whole sectors). */
+size_t gpt_entries_bytes(const struct gpt_header_info *h);
+
+/* 1 when the CRC of the entry array (entry_count * entry_size bytes at
+ * `entries`) is the header's, else 0. */
+int gpt_entries_crc_ok(const struct gpt_header_info *h,
+		       const uint8_t *entries);
+
+struct gpt_entry_info {
+	uint8_t type_guid[GPT_GUID_SIZE];   /* RFC 9562 byte order */
+	uint8_t unique_guid[GPT_GUID_SIZE]; /* RFC 9562 byte order */
+	uint64_t first_lba, last_lba;       /* last inclusive */
+	uint64_t attributes;
+	char name[GPT_NAME_UTF8_MAX + 1];   /* UTF-8 (U+FFFD for an unpaired
+					       surrogate) */
+};
+
+/* Decodes entry `i` of the array: 1 when used (non-zero type GUID), 0
+ * when the slot is free. */
+int gpt_decode_entry(const struct gpt_header_info *h, const uint8_t *entries,
+		     uint32_t i, struct gpt_entry_info *out);
+
+/* The name sgdisk gives a partition type GUID, or NULL when unknown. */
+const char *gpt_type_name(const uint8_t type_guid[GPT_GUID_SIZE]);
 
 #endif

@@ -25,12 +25,15 @@
 #include "output.h"
 #include "toplevel.h"
 #include "trees.h"
+#include "ubootenv.h"
 #include "util.h"
 
 #define BLOB_CHUNK (1u << 20)
 
 /* Constants that modules define each for their own format must agree. */
 _Static_assert(LAYOUT_SECTOR == GPT_SECTOR_SIZE, "one sector size");
+_Static_assert(LAYOUT_RAW_START_SECTOR == GPT_PRIMARY_SECTORS,
+	       "the raw area starts after the primary GPT");
 _Static_assert(LAYOUT_GPT_BACKUP_SECTORS == GPT_BACKUP_SECTORS,
 	       "layout leaves room for exactly the backup GPT");
 _Static_assert(LAYOUT_ALIGN % EXT4FS_BLOCK_SIZE == 0,
@@ -114,6 +117,9 @@ void mkr2simg_options_init(struct mkr2simg_options *o)
 	o->root_headroom = IMAGE_DEFAULT_HEADROOM;
 	o->source_date_epoch = -1;
 	o->log_level = MKR2SIMG_LOG_INFO;
+	o->env_offset = UBOOTENV_SAVED_OFFSET;
+	o->env_size = UBOOTENV_SAVED_SIZE;
+	o->env_redundant_offset = UBOOTENV_SAVED_REDUNDANT_OFFSET;
 }
 
 static char *host_path(const struct build *b, const char *inside)
@@ -176,6 +182,29 @@ static int check_paths_exist(struct build *b)
 	return trees_check_paths(&in, &b->e);
 }
 
+/* U-Boot's saved environment: zeros in the image (the raw area is
+ * written whole), so an old card's `saveenv` data never survives. */
+static int place_env(struct build *b)
+{
+	const struct mkr2simg_options *o = b->o;
+	char size[MK_SIZE_TEXT_MAX];
+	size_t i;
+
+	if (layout_env(o->env_offset, o->env_size, o->env_redundant_offset,
+		       &b->layout, &b->e))
+		return -1;
+	if (b->layout.nenvs == 0)
+		say(b, MKR2SIMG_LOG_DEBUG, "U-Boot saved environment: none "
+		    "(--env-offset none)");
+	for (i = 0; i < b->layout.nenvs; i++)
+		say(b, MKR2SIMG_LOG_DEBUG, "U-Boot saved environment%s: "
+		    "0x%llX, %s, written as zeros (U-Boot starts from its "
+		    "default environment)", i ? " (redundant copy)" : "",
+		    (unsigned long long)b->layout.envs[i].offset,
+		    mk_size_text(b->layout.envs[i].size, size));
+	return 0;
+}
+
 static int load_inputs(struct build *b)
 {
 	char *toplevel = NULL;
@@ -200,6 +229,8 @@ static int load_inputs(struct build *b)
 		    "device will not know its own store on first boot");
 	if (layout_bootloaders(b->o->idbloader, b->o->uboot_itb,
 			       b->o->uboot_rockchip, &b->layout, &b->e))
+		return -1;
+	if (place_env(b))
 		return -1;
 	if (b->layout.nblobs == 0)
 		say(b, MKR2SIMG_LOG_WARN, "no bootloader given: the card will "

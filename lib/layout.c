@@ -2,8 +2,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "image.h"
 #include "util.h"
@@ -61,6 +64,128 @@ int layout_bootloaders(const char *idbloader, const char *uboot_itb,
 				  "the first partition", e))
 		return -1;
 	return 0;
+}
+
+/* ---- U-Boot's saved environment ----------------------------------- */
+
+#define PAD_ERASED 0xFF /* binman pads u-boot-rockchip.bin with it */
+
+static int env_range_ok(const char *option, uint64_t offset, uint64_t size,
+			struct mk_err *e)
+{
+	const uint64_t first = (uint64_t)LAYOUT_RAW_START_SECTOR * LAYOUT_SECTOR;
+	const uint64_t end = (uint64_t)LAYOUT_BOOT_PART_SECTOR * LAYOUT_SECTOR;
+
+	if (offset % LAYOUT_SECTOR || size % LAYOUT_SECTOR)
+		return mk_fail(e, "%s 0x%llX, --env-size 0x%llX: U-Boot reads "
+			       "its environment in whole %u-byte sectors",
+			       option, (unsigned long long)offset,
+			       (unsigned long long)size, LAYOUT_SECTOR);
+	if (offset < first || offset > end || size > end - offset)
+		return mk_fail(e, "%s 0x%llX, --env-size 0x%llX: not inside "
+			       "the raw area 0x%llX-0x%llX between the primary "
+			       "GPT and partition 1", option,
+			       (unsigned long long)offset,
+			       (unsigned long long)size,
+			       (unsigned long long)first,
+			       (unsigned long long)end - 1);
+	return 0;
+}
+
+/* Whether `blob`'s bytes under `env` are all padding; -1 on error. */
+static int blob_padding_under(const struct layout_blob *blob,
+			      const struct layout_env *env, struct mk_err *e)
+{
+	uint64_t from = env->offset > blob->offset ? env->offset : blob->offset;
+	uint64_t to = env->offset + env->size < blob->offset + blob->size
+			      ? env->offset + env->size
+			      : blob->offset + blob->size;
+	uint8_t buf[LAYOUT_SECTOR];
+	int fd, rc = 1;
+
+	if (from >= to)
+		return 1;
+	fd = open(blob->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mk_fail_errno(e, errno, "%s %s", blob->option,
+				     blob->path);
+	for (; rc == 1 && from < to; from += sizeof(buf)) {
+		size_t n = to - from < sizeof(buf) ? (size_t)(to - from)
+						   : sizeof(buf);
+		ssize_t got = pread(fd, buf, n, (off_t)(from - blob->offset));
+
+		if (got != (ssize_t)n)
+			rc = mk_fail(e, "%s %s: cannot read", blob->option,
+				     blob->path);
+		for (size_t i = 0; rc == 1 && i < n; i++)
+			if (buf[i] != 0 && buf[i] != PAD_ERASED)
+				rc = 0;
+	}
+	close(fd);
+	return rc;
+}
+
+static int env_clear_of_blobs(const struct mk_layout *l,
+			      const struct layout_env *env, struct mk_err *e)
+{
+	for (size_t i = 0; i < l->nblobs; i++) {
+		const struct layout_blob *b = &l->blobs[i];
+		int rc = blob_padding_under(b, env, e);
+
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			return mk_fail(e, "%s %s has data at 0x%llX-0x%llX, where "
+				       "U-Boot keeps its saved environment (%s): "
+				       "saveenv would overwrite the bootloader; "
+				       "give this U-Boot's CONFIG_ENV_OFFSET and "
+				       "CONFIG_ENV_SIZE as --env-offset and "
+				       "--env-size", b->option, b->path,
+				       (unsigned long long)env->offset,
+				       (unsigned long long)(env->offset +
+							    env->size - 1),
+				       env->option);
+	}
+	return 0;
+}
+
+static int add_env(struct mk_layout *l, const char *option, uint64_t offset,
+		   uint64_t size, struct mk_err *e)
+{
+	struct layout_env *env = &l->envs[l->nenvs];
+
+	if (env_range_ok(option, offset, size, e))
+		return -1;
+	*env = (struct layout_env){ option, offset, size };
+	if (env_clear_of_blobs(l, env, e))
+		return -1;
+	l->nenvs++;
+	return 0;
+}
+
+int layout_env(uint64_t offset, uint64_t size, uint64_t redundant_offset,
+	       struct mk_layout *l, struct mk_err *e)
+{
+	l->nenvs = 0;
+	if (offset == 0)
+		return redundant_offset == 0
+			       ? 0
+			       : mk_fail(e, "--env-redundant-offset needs "
+					    "--env-offset (the first copy)");
+	if (size == 0)
+		return mk_fail(e, "--env-size must be more than 0");
+	if (add_env(l, "--env-offset", offset, size, e))
+		return -1;
+	if (redundant_offset == 0)
+		return 0;
+	if (redundant_offset < offset + size && offset < redundant_offset + size)
+		return mk_fail(e, "--env-redundant-offset 0x%llX overlaps the "
+			       "first copy at --env-offset 0x%llX (--env-size "
+			       "0x%llX each)",
+			       (unsigned long long)redundant_offset,
+			       (unsigned long long)offset,
+			       (unsigned long long)size);
+	return add_env(l, "--env-redundant-offset", redundant_offset, size, e);
 }
 
 int layout_partitions(uint64_t boot_size, uint64_t root_min,

@@ -5,9 +5,11 @@
  * u-boot.itb at 16384, the first partition at 32768), 4 MiB alignment
  * of partitions and of the image size, the checks that each bootloader
  * file fits its room, the partition table's contents (which partitions,
- * their types, names and attributes), and telling whether a table read
- * from an image describes such a layout.  Does not own: encoding the
- * partition table (gpt.c) or the filesystems (ext4fs.c).
+ * their types, names and attributes), telling whether a table read from
+ * an image describes such a layout, and where U-Boot's saved
+ * environment lies: inside the raw area, with no bootloader data under
+ * it.  Does not own: encoding the partition table (gpt.c), the
+ * filesystems (ext4fs.c) or the environment's format (ubootenv.c).
  */
 #ifndef MK_LAYOUT_H
 #define MK_LAYOUT_H
@@ -19,12 +21,14 @@
 #include "gpt.h"
 
 #define LAYOUT_SECTOR 512u
+#define LAYOUT_RAW_START_SECTOR 34u         /* after the primary GPT */
 #define LAYOUT_ALIGN (4u << 20)             /* SD erase-block multiple */
 #define LAYOUT_IDBLOADER_SECTOR 64u         /* where the boot ROM looks */
 #define LAYOUT_UBOOT_ITB_SECTOR 16384u      /* U-Boot SPL's default */
 #define LAYOUT_BOOT_PART_SECTOR 32768u      /* first partition, 16 MiB */
 #define LAYOUT_GPT_BACKUP_SECTORS 33u       /* entries + header at end */
 #define LAYOUT_MAX_BLOBS 2
+#define LAYOUT_MAX_ENVS 2                   /* U-Boot's two copies */
 
 /* A raw file written outside any partition. */
 struct layout_blob {
@@ -34,12 +38,21 @@ struct layout_blob {
 	uint64_t size;        /* bytes of the file */
 };
 
+/* A copy of U-Boot's saved environment (written as zeros). */
+struct layout_env {
+	const char *option;   /* the option that placed it */
+	uint64_t offset;      /* bytes from the start of the image */
+	uint64_t size;        /* CONFIG_ENV_SIZE */
+};
+
 struct mk_layout {
 	uint64_t boot_start, boot_size; /* partition 1, bytes */
 	uint64_t root_start, root_size; /* partition 2, bytes */
 	uint64_t image_size;            /* multiple of LAYOUT_ALIGN */
 	struct layout_blob blobs[LAYOUT_MAX_BLOBS];
 	size_t nblobs;
+	struct layout_env envs[LAYOUT_MAX_ENVS];
+	size_t nenvs;
 };
 
 /*
@@ -50,6 +63,18 @@ struct mk_layout {
 int layout_bootloaders(const char *idbloader, const char *uboot_itb,
 		       const char *uboot_rockchip, struct mk_layout *l,
 		       struct mk_err *e);
+
+/*
+ * Checks and records U-Boot's saved-environment copies (`offset` 0:
+ * none; `redundant_offset` 0: no second copy), given by --env-offset,
+ * --env-size and --env-redundant-offset: whole sectors between the
+ * primary GPT and partition 1, the copies apart; and, after
+ * layout_bootloaders, that no bootloader file has anything but padding
+ * (0x00 or 0xFF bytes) where a copy lies, since U-Boot's saveenv would
+ * overwrite it.  An error names the option or the file and the range.
+ */
+int layout_env(uint64_t offset, uint64_t size, uint64_t redundant_offset,
+	       struct mk_layout *l, struct mk_err *e);
 
 /*
  * Places partition 1 (`boot_size` rounded up to LAYOUT_ALIGN) and

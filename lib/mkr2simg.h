@@ -78,6 +78,19 @@ struct mkr2simg_options {
 				       default environment's addresses */
 	int64_t source_date_epoch;  /* -1: unset; filesystem times */
 
+	/*
+	 * Where U-Boot keeps its saved environment (`saveenv`) on the card,
+	 * in bytes: CONFIG_ENV_OFFSET, CONFIG_ENV_SIZE and
+	 * CONFIG_ENV_OFFSET_REDUND of the U-Boot build (defaults: the R2S's,
+	 * 0x3F8000, 32 KiB, no redundant copy).  The range lies between the
+	 * primary GPT and partition 1 and is written as zeros, so a card's
+	 * old environment never survives flashing; a bootloader file with
+	 * anything but padding there is refused.  An offset of 0: none.
+	 */
+	uint64_t env_offset;
+	uint64_t env_size;
+	uint64_t env_redundant_offset;
+
 	/* Called for every message below `log_level`; may be NULL. */
 	void (*log)(void *user, enum mkr2simg_log_level level, const char *msg);
 	enum mkr2simg_log_level log_level;
@@ -130,6 +143,38 @@ MKR2SIMG_API int mkr2simg_build(const struct mkr2simg_options *o,
  * or -1 when the text is not a size.
  */
 MKR2SIMG_API int mkr2simg_parse_size(const char *text, uint64_t *bytes);
+
+/*
+ * Parses an offset as U-Boot's configuration writes one ("0x3F8000",
+ * hexadecimal after "0x") or anything mkr2simg_parse_size reads.
+ * Returns 0, or -1 when the text is neither.
+ */
+MKR2SIMG_API int mkr2simg_parse_offset(const char *text, uint64_t *bytes);
+
+/* ---- inspect: what an image (or a card read back) holds ------------ */
+
+struct mkr2simg_inspect_options {
+	const char *image;             /* plain, .zst or .gz (by content) */
+	int json;                      /* 1: JSON (README, "format": 1) */
+	uint64_t env_offset;           /* U-Boot saved environment, as in */
+	uint64_t env_size;             /* mkr2simg_options; offset 0: do */
+	uint64_t env_redundant_offset; /* not look */
+};
+
+/* Fills `o` with the defaults (text, the R2S's environment range). */
+MKR2SIMG_API void
+mkr2simg_inspect_options_init(struct mkr2simg_inspect_options *o);
+
+/*
+ * Reads the image and describes it: partition tables, raw regions, the
+ * U-Boot saved environment, partitions and their filesystems, the
+ * extlinux entry.  Returns 0 with the whole report in *report (malloc'd,
+ * NUL-terminated; the caller frees it with free()), or -1 with a
+ * one-line message in `err` naming the file (unreadable, not a disk
+ * image, a broken compressed stream).
+ */
+MKR2SIMG_API int mkr2simg_inspect(const struct mkr2simg_inspect_options *o,
+				  char **report, char *err, size_t errlen);
 
 /* ---- verify: an image read back against its inputs ---------------- */
 

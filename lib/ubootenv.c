@@ -1,7 +1,9 @@
 #include "ubootenv.h"
 
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "util.h"
 
@@ -135,24 +137,14 @@ int ubootenv_get_addr(const struct ubootenv *env, const char *name,
 		      uint64_t *out, struct mk_err *e)
 {
 	const char *v = ubootenv_get(env, name), *p;
-	uint64_t n = 0;
-	int d;
 
 	if (!v)
 		return 0;
 	p = v;
 	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
 		p += 2;
-	if (*p == '\0')
-		goto bad;
-	for (; *p; p++) {
-		if ((d = mk_hex_value(*p)) < 0 || n > (UINT64_MAX >> 4))
-			goto bad;
-		n = n << 4 | (uint64_t)d;
-	}
-	*out = n;
-	return 1;
-bad:
+	if (mk_parse_hex(p, out) == 0)
+		return 1;
 	/* The name stands alone, so a long value shortened in the middle of
 	 * the message never takes the name with it. */
 	return mk_fail(e, "%s in the bootloader's environment is '%s', not a "
@@ -164,4 +156,74 @@ void ubootenv_free(struct ubootenv *env)
 {
 	free(env->text);
 	memset(env, 0, sizeof(*env));
+}
+
+/* ---- the saved environment ---------------------------------------- */
+
+#define FLAGS_WRAP_HIGH 255 /* env_check_redund: 0 is newer than 255 */
+
+/* The strings of `data` up to the empty one that ends them (himport_r
+ * stops there), or all of it when none does; always ended by two NULs. */
+static int copy_vars(const uint8_t *data, size_t len, struct ubootenv *env,
+		     struct mk_err *e)
+{
+	size_t used = 0, n = 0;
+
+	while (used < len && data[used] != '\0') {
+		const uint8_t *nul = memchr(data + used, '\0', len - used);
+
+		used = nul ? (size_t)(nul - data) + 1 : len;
+		n++;
+	}
+	env->text = malloc(used + 2);
+	if (!env->text)
+		return mk_fail(e, "out of memory");
+	memcpy(env->text, data, used);
+	env->text[used] = env->text[used + 1] = '\0';
+	/* A last string cut by the end of the range ends at `used`. */
+	env->len = used && data[used - 1] != '\0' ? used + 2 : used + 1;
+	env->vars = n;
+	return 0;
+}
+
+int ubootenv_read_saved(const uint8_t *area, size_t size, int redundant,
+			struct ubootenv_saved *out, struct mk_err *e)
+{
+	size_t header = UBOOTENV_CRC_SIZE + (redundant ? UBOOTENV_FLAGS_SIZE
+						       : 0);
+	uint32_t crc;
+
+	memset(out, 0, sizeof(*out));
+	out->flags = -1;
+	if (size <= header)
+		return mk_fail(e, "a saved environment of %zu bytes has no "
+			       "room for data after its %zu-byte header",
+			       size, header);
+	memcpy(&crc, area, sizeof(crc));
+	out->crc_stored = le32toh(crc);
+	if (redundant)
+		out->flags = area[UBOOTENV_CRC_SIZE];
+	out->crc_computed = (uint32_t)crc32(0L, area + header,
+					    (uInt)(size - header));
+	out->valid = out->crc_stored == out->crc_computed;
+	if (!out->valid)
+		return 0;
+	return copy_vars(area + header, size - header, &out->env, e);
+}
+
+int ubootenv_saved_pick(const struct ubootenv_saved *a,
+			const struct ubootenv_saved *b)
+{
+	if (!a->valid || !b->valid)
+		return a->valid ? 0 : b->valid ? 1 : -1;
+	if (a->flags == FLAGS_WRAP_HIGH && b->flags == 0)
+		return 1;
+	if (b->flags == FLAGS_WRAP_HIGH && a->flags == 0)
+		return 0;
+	return b->flags > a->flags ? 1 : 0;
+}
+
+void ubootenv_saved_free(struct ubootenv_saved *s)
+{
+	ubootenv_free(&s->env);
 }

@@ -69,6 +69,23 @@ int mk_hex_value(char c)
 	return -1;
 }
 
+int mk_parse_hex(const char *digits, uint64_t *out)
+{
+	uint64_t n = 0;
+	const char *p = digits;
+	int d;
+
+	if (*p == '\0')
+		return -1;
+	for (; *p; p++) {
+		if ((d = mk_hex_value(*p)) < 0 || n > (UINT64_MAX >> 4))
+			return -1;
+		n = n << 4 | (uint64_t)d;
+	}
+	*out = n;
+	return 0;
+}
+
 const char *mk_file_kind(mode_t mode)
 {
 	if (S_ISREG(mode))
@@ -299,4 +316,11 @@ int mkr2simg_parse_size(const char *text, uint64_t *bytes)
 	}
 	*bytes = value << shift;
 	return 0;
+}
+
+int mkr2simg_parse_offset(const char *text, uint64_t *bytes)
+{
+	if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+		return mk_parse_hex(text + 2, bytes);
+	return mkr2simg_parse_size(text, bytes);
 }

@@ -39,6 +39,10 @@ int mk_open_regular(int at, const char *name, const char *shown,
 /* The value of hex digit `c` (either case), or -1. */
 int mk_hex_value(char c);
 
+/* Reads `digits`, one or more hex digits and nothing else (no "0x"),
+ * into *out.  0, or -1 when it is not such a number or past 64 bits. */
+int mk_parse_hex(const char *digits, uint64_t *out);
+
 /* "regular file", "fifo", "character device", ... for a st_mode. */
 const char *mk_file_kind(mode_t mode);
 

@@ -13,7 +13,9 @@ set -eu
 nm=$1
 lib=$2
 
-api="mkr2simg_build mkr2simg_options_init mkr2simg_parse_size mkr2simg_verify mkr2simg_verify_options_init"
+api="mkr2simg_build mkr2simg_options_init mkr2simg_parse_size \
+mkr2simg_parse_offset mkr2simg_inspect mkr2simg_inspect_options_init \
+mkr2simg_verify mkr2simg_verify_options_init"
 # Defined by the linker or the C runtime in every shared object, not by us.
 linker="_init _fini _edata _end __bss_start"
 

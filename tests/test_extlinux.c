@@ -211,6 +211,82 @@ static void test_other_dtb(void **state)
 		    "/rockchip/rk3328-nanopi-r2s-plus.dtb\n");
 }
 
+/* ---- reading one back ---- */
+
+static void parse_ok(const char *text, struct extlinux_menu *m)
+{
+	assert_int_equal(extlinux_parse(text, m), 0);
+}
+
+/* The builder's own text reads back as what went in. */
+static void test_parse_builder_text(void **state)
+{
+	const struct extlinux_entry en = entry();
+	char *conf = extlinux_conf(&en);
+	struct extlinux_menu m;
+
+	(void)state;
+	assert_non_null(conf);
+	parse_ok(conf, &m);
+	assert_string_equal(m.timeout, "10");
+	assert_string_equal(m.default_name, "nixos-default");
+	assert_string_equal(m.label, "nixos-default");
+	assert_string_equal(m.menu_label, "NixOS - Default");
+	assert_string_equal(m.kernel, "../nixos/zyxwvsrqpnmlkjihgfdcba9876543210"
+				      "-linux-6.6.30-Image");
+	assert_string_equal(m.initrd, "../nixos/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				      "-initrd-linux-6.6.30-initrd");
+	assert_string_equal(m.fdt, "../nixos/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+				   "-linux-6.6.30-dtbs/" EXTLINUX_DEFAULT_DTB);
+	assert_null(m.fdtdir);
+	assert_string_equal(m.append, "init=" SYS "/init " PARAMS);
+	extlinux_menu_free(&m);
+	free(conf);
+}
+
+/* As U-Boot's pxe parser: any case, KERNEL and DEVICETREE as aliases,
+ * blanks and CRLF around, comments, the first LABEL only, TIMEOUT and
+ * DEFAULT anywhere (the last wins). */
+static void test_parse_pxe_rules(void **state)
+{
+	static const char text[] =
+		"timeout 50\r\n"
+		"# LABEL commented\n"
+		"\tlabel  first \n"
+		"kernel /Image\n"
+		"  devicetreedir /dtbs\n"
+		"  Initrd /initrd\r\n"
+		"  append a=1  b=2\t\n"
+		"  devicetree /x.dtb\n"
+		"  fdtfile nothing\n"
+		"LABEL second\n"
+		"  LINUX /other\n"
+		"TIMEOUT 0\n"
+		"DEFAULT second";
+	struct extlinux_menu m;
+
+	(void)state;
+	parse_ok(text, &m);
+	assert_string_equal(m.timeout, "0");
+	assert_string_equal(m.default_name, "second");
+	assert_string_equal(m.label, "first");
+	assert_null(m.menu_label);
+	assert_string_equal(m.kernel, "/Image");
+	assert_string_equal(m.fdtdir, "/dtbs");
+	assert_string_equal(m.initrd, "/initrd");
+	assert_string_equal(m.append, "a=1  b=2");
+	assert_string_equal(m.fdt, "/x.dtb");
+	extlinux_menu_free(&m);
+
+	parse_ok("", &m);
+	assert_null(m.timeout);
+	assert_null(m.label);
+	parse_ok("LINUX /before-any-label\nlabel\n", &m);
+	assert_null(m.kernel); /* outside an entry */
+	assert_string_equal(m.label, "");
+	extlinux_menu_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +299,8 @@ int main(void)
 		cmocka_unit_test(test_fdtdir),
 		cmocka_unit_test(test_no_dtbs),
 		cmocka_unit_test(test_other_dtb),
+		cmocka_unit_test(test_parse_builder_text),
+		cmocka_unit_test(test_parse_pxe_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

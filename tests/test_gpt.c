@@ -559,6 +559,177 @@ static int temp_image_teardown(void **state)
 	return 0;
 }
 
+/* ---- decoding ---- */
+
+static void decode_ok(const uint8_t *sector, uint64_t lba,
+		      struct gpt_header_info *h)
+{
+	struct mk_err e = { "" };
+
+	if (gpt_decode_header(sector, lba, h, &e) != 0)
+		fail_msg("gpt_decode_header: %s", e.msg);
+}
+
+static void decode_fail(const uint8_t *sector, uint64_t lba,
+			const char *needle)
+{
+	struct gpt_header_info h;
+	struct mk_err e = { "" };
+
+	assert_int_equal(gpt_decode_header(sector, lba, &h, &e), -1);
+	if (strstr(e.msg, needle) == NULL)
+		fail_msg("\"%s\" does not say \"%s\"", e.msg, needle);
+}
+
+/* What gpt_encode wrote reads back: the MBR, both headers, entries. */
+static void test_decode_round_trip(void **state)
+{
+	struct image *img = encode_fixture();
+	const uint8_t *entries = img->primary + 2 * SECTOR;
+	struct gpt_header_info h, b;
+	struct gpt_entry_info e;
+	struct gpt_mbr m;
+	uint8_t g[16];
+
+	(void)state;
+	gpt_decode_mbr(img->primary, &m);
+	assert_true(m.signature);
+	assert_true(m.protective);
+	assert_int_equal(m.records[0].type, GPT_MBR_TYPE_PROTECTIVE);
+	assert_int_equal(m.records[0].first_lba, 1);
+	assert_int_equal(m.records[0].sectors, DISK_SECTORS - 1);
+	assert_false(m.records[0].boot);
+	assert_int_equal(m.records[1].type, 0);
+
+	decode_ok(img->primary + SECTOR, 1, &h);
+	assert_int_equal(h.my_lba, 1);
+	assert_int_equal(h.alternate_lba, DISK_SECTORS - 1);
+	assert_int_equal(h.first_usable_lba, 34);
+	assert_int_equal(h.last_usable_lba, DISK_SECTORS - 34);
+	assert_int_equal(h.entries_lba, 2);
+	assert_int_equal(h.entry_count, 128);
+	assert_int_equal(h.entry_size, 128);
+	assert_int_equal(gpt_entries_bytes(&h), ENTRIES_BYTES);
+	assert_int_equal(gpt_guid_parse(disk_guid_text, g), 0);
+	assert_memory_equal(h.disk_guid, g, 16);
+	assert_true(gpt_entries_crc_ok(&h, entries));
+
+	decode_ok(img->backup + 32 * SECTOR, DISK_SECTORS - 1, &b);
+	assert_int_equal(b.alternate_lba, 1);
+	assert_int_equal(b.entries_lba, DISK_SECTORS - 33);
+	assert_true(gpt_entries_crc_ok(&b, img->backup));
+
+	assert_int_equal(gpt_decode_entry(&h, entries, 0, &e), 1);
+	assert_int_equal(gpt_guid_parse(GPT_TYPE_LINUX_FS, g), 0);
+	assert_memory_equal(e.type_guid, g, 16);
+	assert_int_equal(gpt_guid_parse(boot_guid_text, g), 0);
+	assert_memory_equal(e.unique_guid, g, 16);
+	assert_int_equal(e.first_lba, 32768);
+	assert_int_equal(e.last_lba, 65535);
+	assert_int_equal(e.attributes, GPT_ATTR_LEGACY_BIOS_BOOTABLE);
+	assert_string_equal(e.name, "boot");
+	assert_int_equal(gpt_decode_entry(&h, entries, 1, &e), 1);
+	assert_string_equal(e.name, "nixos");
+	assert_int_equal(e.last_lba, DISK_SECTORS - 34);
+	assert_int_equal(gpt_decode_entry(&h, entries, 2, &e), 0);
+	assert_int_equal(gpt_decode_entry(&h, entries, 127, &e), 0);
+	free(img);
+}
+
+/* Sets a header field and makes its CRC right again. */
+static void set32_recrc(uint8_t *hdr, size_t at, uint32_t v)
+{
+	uint32_t crc;
+
+	for (int i = 0; i < 4; i++)
+		hdr[at + i] = (uint8_t)(v >> (8 * i));
+	crc = header_crc(hdr);
+	for (int i = 0; i < 4; i++)
+		hdr[H_CRC + i] = (uint8_t)(crc >> (8 * i));
+}
+
+static void test_decode_rejects(void **state)
+{
+	struct image *img = encode_fixture();
+	uint8_t *hdr = img->primary + SECTOR, copy[SECTOR];
+	struct gpt_header_info h;
+	struct mk_err e = { "" };
+
+	(void)state;
+	memcpy(copy, hdr, SECTOR);
+	decode_fail(hdr, 2, "says it is at LBA 1");
+	hdr[H_SIG] = 'e';
+	decode_fail(hdr, 1, "EFI PART");
+	memcpy(hdr, copy, SECTOR);
+	hdr[H_FIRST] ^= 1;
+	decode_fail(hdr, 1, "header CRC");
+	memcpy(hdr, copy, SECTOR);
+	set32_recrc(hdr, H_SIZE, 91);
+	decode_fail(hdr, 1, "header size 91");
+	memcpy(hdr, copy, SECTOR);
+	set32_recrc(hdr, H_ENTRY_SIZE, 192); /* not 128 << n */
+	decode_fail(hdr, 1, "entries of 192 bytes");
+	memcpy(hdr, copy, SECTOR);
+	set32_recrc(hdr, H_COUNT, 0);
+	decode_fail(hdr, 1, "0 entries");
+	memcpy(hdr, copy, SECTOR);
+	set32_recrc(hdr, H_COUNT, 8193); /* over 1 MiB of entries */
+	decode_fail(hdr, 1, "8193 entries");
+	/* 256-byte entries are the spec's too. */
+	memcpy(hdr, copy, SECTOR);
+	set32_recrc(hdr, H_ENTRY_SIZE, 256);
+	decode_ok(hdr, 1, &h);
+	assert_int_equal(gpt_entries_bytes(&h), 2 * ENTRIES_BYTES);
+	/* A changed entry fails the array's CRC. */
+	memcpy(hdr, copy, SECTOR);
+	assert_int_equal(gpt_decode_header(hdr, 1, &h, &e), 0);
+	img->primary[2 * SECTOR + E_FIRST] ^= 1;
+	assert_false(gpt_entries_crc_ok(&h, img->primary + 2 * SECTOR));
+	free(img);
+}
+
+/* Names are UTF-16LE: any code point reads as UTF-8, a lone surrogate
+ * as U+FFFD, and 36 units fit whatever they are. */
+static void test_decode_names(void **state)
+{
+	static const uint16_t units[] = { 'a', 0xE9, 0x20AC, 0xD83D, 0xDE00,
+					  0xD800, 'z', 0xDC00, 0 };
+	struct gpt_header_info h = { .entry_count = 1, .entry_size = 128 };
+	uint8_t entry[128] = { 0 };
+	struct gpt_entry_info e;
+
+	(void)state;
+	entry[E_TYPE] = 1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++) {
+		entry[E_NAME + 2 * i] = (uint8_t)units[i];
+		entry[E_NAME + 2 * i + 1] = (uint8_t)(units[i] >> 8);
+	}
+	assert_int_equal(gpt_decode_entry(&h, entry, 0, &e), 1);
+	assert_string_equal(e.name, "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"
+				    "\xEF\xBF\xBDz\xEF\xBF\xBD");
+	/* 36 units of U+FFFF (3 bytes each): the largest name. */
+	for (size_t i = 0; i < 36; i++)
+		entry[E_NAME + 2 * i] = entry[E_NAME + 2 * i + 1] = 0xFF;
+	assert_int_equal(gpt_decode_entry(&h, entry, 0, &e), 1);
+	assert_int_equal(strlen(e.name), GPT_NAME_UTF8_MAX);
+}
+
+static void test_type_names(void **state)
+{
+	uint8_t g[16];
+
+	(void)state;
+	assert_int_equal(gpt_guid_parse(GPT_TYPE_LINUX_FS, g), 0);
+	assert_string_equal(gpt_type_name(g), "Linux filesystem");
+	assert_int_equal(gpt_guid_parse(GPT_TYPE_ROOT_ARM64, g), 0);
+	assert_string_equal(gpt_type_name(g), "Linux ARM64 root (/)");
+	assert_int_equal(
+		gpt_guid_parse("C12A7328-F81F-11D2-BA4B-00A0C93EC93B", g), 0);
+	assert_string_equal(gpt_type_name(g), "EFI system partition");
+	assert_int_equal(gpt_guid_parse(disk_guid_text, g), 0);
+	assert_null(gpt_type_name(g));
+}
+
 /* Writes the fixture into a sparse 64 MiB file at t->path. */
 static void write_image(struct temp_image *t)
 {
@@ -902,6 +1073,10 @@ int main(void)
 		cmocka_unit_test(test_rejects_too_many_parts),
 		cmocka_unit_test(test_rejects_tiny_disk),
 		cmocka_unit_test(test_rejects_zero_type),
+		cmocka_unit_test(test_decode_round_trip),
+		cmocka_unit_test(test_decode_rejects),
+		cmocka_unit_test(test_decode_names),
+		cmocka_unit_test(test_type_names),
 		cmocka_unit_test_teardown(test_sgdisk_accepts_image,
 					  temp_image_teardown),
 		cmocka_unit_test(test_decode_both_copies),

@@ -455,6 +455,135 @@ static void test_from_gpt_rules(void **state)
 	expect_from_gpt_fails(&x, l.image_size, "ends before it starts");
 }
 
+/* ---- U-Boot's saved environment ---- */
+
+#define ENV_OFFSET 0x3F8000ULL /* the R2S's CONFIG_ENV_OFFSET */
+#define ENV_SIZE 0x8000ULL
+
+static void env_ok(struct mk_layout *l, uint64_t offset, uint64_t size,
+		   uint64_t redundant)
+{
+	struct mk_err e = { "" };
+
+	if (layout_env(offset, size, redundant, l, &e) != 0)
+		fail_msg("layout_env: %s", e.msg);
+}
+
+static void env_fail(struct mk_layout *l, uint64_t offset, uint64_t size,
+		     uint64_t redundant, const char *needle)
+{
+	struct mk_err e = { "" };
+
+	assert_int_equal(layout_env(offset, size, redundant, l, &e), -1);
+	if (strstr(e.msg, needle) == NULL)
+		fail_msg("message \"%s\" does not contain \"%s\"", e.msg,
+			 needle);
+}
+
+static void test_env_ranges(void **state)
+{
+	struct mk_layout l;
+
+	(void)state;
+	blobs_ok(NULL, NULL, NULL, &l);
+	env_ok(&l, ENV_OFFSET, ENV_SIZE, 0);
+	assert_int_equal(l.nenvs, 1);
+	assert_int_equal(l.envs[0].offset, ENV_OFFSET);
+	assert_int_equal(l.envs[0].size, ENV_SIZE);
+	env_ok(&l, ENV_OFFSET, ENV_SIZE, ENV_OFFSET + ENV_SIZE);
+	assert_int_equal(l.nenvs, 2);
+	assert_int_equal(l.envs[1].offset, ENV_OFFSET + ENV_SIZE);
+	env_ok(&l, 0, ENV_SIZE, 0); /* none */
+	assert_int_equal(l.nenvs, 0);
+	/* The first sector after the primary GPT, and the last before
+	 * partition 1. */
+	env_ok(&l, 34 * SECTOR, SECTOR, BOOT_OFFSET - SECTOR);
+	env_fail(&l, 33 * SECTOR, ENV_SIZE, 0, "not inside the raw area");
+	env_fail(&l, BOOT_OFFSET - SECTOR, 2 * SECTOR, 0, "not inside");
+	env_fail(&l, BOOT_OFFSET, SECTOR, 0, "not inside");
+	env_fail(&l, ENV_OFFSET, UINT64_MAX - SECTOR + 1, 0, "not inside");
+	env_fail(&l, ENV_OFFSET + 1, ENV_SIZE, 0, "whole 512-byte sectors");
+	env_fail(&l, ENV_OFFSET, ENV_SIZE + 1, 0, "whole 512-byte sectors");
+	env_fail(&l, ENV_OFFSET, 0, 0, "--env-size must be more than 0");
+	env_fail(&l, 0, ENV_SIZE, ENV_OFFSET, "needs --env-offset");
+	env_fail(&l, ENV_OFFSET, ENV_SIZE, ENV_OFFSET + ENV_SIZE - SECTOR,
+		 "overlaps the first copy");
+	env_fail(&l, ENV_OFFSET, ENV_SIZE, ENV_OFFSET - ENV_SIZE + SECTOR,
+		 "overlaps");
+	env_fail(&l, ENV_OFFSET, ENV_SIZE, BOOT_OFFSET, "--env-redundant-offset");
+}
+
+/* A file of `size` bytes of `fill`, with `data` bytes of 'x' at `at`. */
+static char *filled_file(struct tmptree *t, const char *name, uint64_t size,
+			 int fill, uint64_t at, uint64_t data)
+{
+	char *path = strdup(tmptree_path(t, name));
+	char *buf = malloc(size);
+	int fd;
+
+	assert_non_null(path);
+	assert_non_null(buf);
+	memset(buf, fill, size);
+	memset(buf + at, 'x', data);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, size), (ssize_t)size);
+	assert_int_equal(close(fd), 0);
+	free(buf);
+	return path;
+}
+
+/* A bootloader with data where U-Boot would save its environment is
+ * refused; padding there (binman's 0xFF, or zeros) is fine. */
+static void test_env_over_bootloader(void **state)
+{
+	const uint64_t in_file = ENV_OFFSET - IDB_OFFSET; /* the range in an
+							     idbloader.img */
+	struct tmptree *t = *state;
+	char *ff = filled_file(t, "ff.bin", ROCKCHIP_ROOM, 0xFF, 0, 4096);
+	char *zero = filled_file(t, "zero.bin", ROCKCHIP_ROOM, 0, 0, 4096);
+	char *last = filled_file(t, "last.bin", ROCKCHIP_ROOM, 0xFF,
+				 in_file + ENV_SIZE - 1, 1);
+	char *after = filled_file(t, "after.bin", ROCKCHIP_ROOM, 0xFF,
+				  in_file + ENV_SIZE, 1);
+	char *before = filled_file(t, "before.bin", ROCKCHIP_ROOM, 0,
+				   in_file - 1, 1);
+	char *short_idb = filled_file(t, "short.bin", in_file + 1, 0,
+				      in_file, 1);
+	char *itb = filled_file(t, "itb.bin", 4096, 'i', 0, 0);
+	struct mk_layout l;
+
+	blobs_ok(NULL, NULL, ff, &l);
+	env_ok(&l, ENV_OFFSET, ENV_SIZE, 0);
+	blobs_ok(NULL, NULL, zero, &l);
+	env_ok(&l, ENV_OFFSET, ENV_SIZE, 0);
+	blobs_ok(NULL, NULL, after, &l);
+	env_ok(&l, ENV_OFFSET, ENV_SIZE, 0);
+	blobs_ok(NULL, NULL, before, &l);
+	env_ok(&l, ENV_OFFSET, ENV_SIZE, 0);
+	blobs_ok(NULL, NULL, last, &l);
+	env_fail(&l, ENV_OFFSET, ENV_SIZE, 0, "last.bin has data at "
+		 "0x3F8000-0x3FFFFF, where U-Boot keeps its saved environment");
+	/* Elsewhere, it fits. */
+	env_ok(&l, ENV_OFFSET + ENV_SIZE, ENV_SIZE, 0);
+	/* The redundant copy is checked the same way. */
+	env_fail(&l, ENV_OFFSET + ENV_SIZE, ENV_SIZE, ENV_OFFSET,
+		 "(--env-redundant-offset)");
+	/* An idbloader that ends inside the range, with its last byte in
+	 * it; and a u-boot.itb that does not reach it. */
+	blobs_ok(short_idb, itb, NULL, &l);
+	env_fail(&l, ENV_OFFSET, ENV_SIZE, 0, "--idbloader");
+	blobs_ok(NULL, itb, NULL, &l);
+	env_ok(&l, ENV_OFFSET, ENV_SIZE, 0);
+	free(ff);
+	free(zero);
+	free(last);
+	free(after);
+	free(before);
+	free(short_idb);
+	free(itb);
+}
+
 #define TREE_TEST(f) cmocka_unit_test_setup_teardown(f, tmptree_setup, \
 						     tmptree_teardown)
 
@@ -480,6 +609,8 @@ int main(void)
 		cmocka_unit_test(test_gpt_disk),
 		cmocka_unit_test(test_from_gpt_round_trip),
 		cmocka_unit_test(test_from_gpt_rules),
+		cmocka_unit_test(test_env_ranges),
+		TREE_TEST(test_env_over_bootloader),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include <zlib.h>
+
 #include "ubootenv.h"
 #include "util.h"
 
@@ -175,6 +177,192 @@ static void test_several_candidates(void **state)
 	assert_null(env.text);
 }
 
+/* ---- the saved environment ---- */
+
+#define ENV_SIZE 0x8000u
+
+/* A saved environment as U-Boot's env_export writes one: the variables,
+ * zeros to `size`, the CRC32 (zlib's, little-endian) of everything after
+ * the header, and in the redundant layout the flags byte. */
+static uint8_t *saved_env(const char *vars, size_t vlen, size_t size,
+			  int flags)
+{
+	size_t header = 4 + (flags >= 0);
+	uint8_t *a = calloc(1, size);
+	uint32_t crc;
+
+	assert_non_null(a);
+	assert_true(header + vlen <= size);
+	memcpy(a + header, vars, vlen);
+	if (flags >= 0)
+		a[4] = (uint8_t)flags;
+	crc = (uint32_t)crc32(0L, a + header, (uInt)(size - header));
+	a[0] = (uint8_t)crc;
+	a[1] = (uint8_t)(crc >> 8);
+	a[2] = (uint8_t)(crc >> 16);
+	a[3] = (uint8_t)(crc >> 24);
+	return a;
+}
+
+static void read_saved(const uint8_t *a, size_t size, int redundant,
+		       struct ubootenv_saved *s)
+{
+	struct mk_err e = { "" };
+
+	if (ubootenv_read_saved(a, size, redundant, s, &e) != 0)
+		fail_msg("%s", e.msg);
+}
+
+static void test_saved_defaults(void **state)
+{
+	(void)state;
+	/* nanopi-r2s-rk3328_defconfig and env/Kconfig's Rockchip MMC size. */
+	assert_int_equal(UBOOTENV_SAVED_OFFSET, 0x3F8000);
+	assert_int_equal(UBOOTENV_SAVED_SIZE, 32 * 1024);
+	assert_int_equal(UBOOTENV_SAVED_REDUNDANT_OFFSET, 0);
+}
+
+static void test_saved_valid(void **state)
+{
+	static const char vars[] = "bootcmd=run distro_bootcmd\0"
+				   "ramdisk_addr_r=0x06000000\0"
+				   "script=a\nb\0\0";
+	uint8_t *a = saved_env(vars, sizeof(vars) - 1, ENV_SIZE, -1);
+	struct ubootenv_saved s;
+	struct mk_err e = { "" };
+	uint64_t addr = 0;
+
+	(void)state;
+	read_saved(a, ENV_SIZE, 0, &s);
+	assert_true(s.valid);
+	assert_int_equal(s.crc_stored, s.crc_computed);
+	assert_int_equal(s.flags, -1);
+	assert_int_equal(s.env.vars, 3);
+	assert_int_equal(s.env.len, sizeof(vars) - 1);
+	assert_memory_equal(s.env.text, vars, sizeof(vars) - 1);
+	assert_string_equal(ubootenv_get(&s.env, "bootcmd"),
+			    "run distro_bootcmd");
+	assert_string_equal(ubootenv_get(&s.env, "script"), "a\nb");
+	assert_int_equal(ubootenv_get_addr(&s.env, "ramdisk_addr_r", &addr, &e),
+			 1);
+	assert_int_equal(addr, 0x06000000);
+	ubootenv_saved_free(&s);
+
+	/* One changed byte anywhere in the data: not valid, nothing read. */
+	a[ENV_SIZE - 1] ^= 1;
+	read_saved(a, ENV_SIZE, 0, &s);
+	assert_false(s.valid);
+	assert_int_not_equal(s.crc_stored, s.crc_computed);
+	assert_null(s.env.text);
+	ubootenv_saved_free(&s);
+	free(a);
+}
+
+/* What a card or an image holds when nothing was saved. */
+static void test_saved_blank(void **state)
+{
+	uint8_t *a = calloc(1, ENV_SIZE);
+	struct ubootenv_saved s;
+
+	(void)state;
+	assert_non_null(a);
+	read_saved(a, ENV_SIZE, 0, &s);
+	assert_false(s.valid);
+	assert_int_equal(s.crc_stored, 0);
+	assert_int_equal(s.crc_computed,
+			 (uint32_t)crc32(0L, a + 4, ENV_SIZE - 4));
+	memset(a, 0xFF, ENV_SIZE);
+	read_saved(a, ENV_SIZE, 0, &s);
+	assert_false(s.valid);
+	assert_int_equal(s.crc_stored, 0xFFFFFFFFu);
+	free(a);
+}
+
+/* Data that fills the range without an empty string, and an empty
+ * environment: both read as U-Boot's himport_r reads them. */
+static void test_saved_edges(void **state)
+{
+	uint8_t *a = calloc(1, 512);
+	struct ubootenv_saved s;
+	uint32_t crc;
+
+	(void)state;
+	assert_non_null(a);
+	memset(a + 4, 'x', 508);
+	memcpy(a + 4, "k=", 2);
+	crc = (uint32_t)crc32(0L, a + 4, 508);
+	for (int i = 0; i < 4; i++)
+		a[i] = (uint8_t)(crc >> (8 * i));
+	read_saved(a, 512, 0, &s);
+	assert_true(s.valid);
+	assert_int_equal(s.env.vars, 1);
+	assert_int_equal(strlen(ubootenv_get(&s.env, "k")), 506);
+	ubootenv_saved_free(&s);
+	free(a);
+
+	a = saved_env("\0", 1, 512, -1);
+	read_saved(a, 512, 0, &s);
+	assert_true(s.valid);
+	assert_int_equal(s.env.vars, 0);
+	assert_null(ubootenv_get(&s.env, "bootcmd"));
+	ubootenv_saved_free(&s);
+	free(a);
+}
+
+static void test_saved_too_small(void **state)
+{
+	uint8_t a[5] = { 0 };
+	struct ubootenv_saved s;
+	struct mk_err e = { "" };
+
+	(void)state;
+	assert_int_equal(ubootenv_read_saved(a, 4, 0, &s, &e), -1);
+	assert_non_null(strstr(e.msg, "no room"));
+	assert_int_equal(ubootenv_read_saved(a, 5, 1, &s, &e), -1);
+}
+
+/* The redundant layout: the flags byte after the CRC, outside it. */
+static void test_saved_redundant(void **state)
+{
+	static const char vars[] = "a=1\0\0";
+	uint8_t *a = saved_env(vars, sizeof(vars) - 1, ENV_SIZE, 7);
+	struct ubootenv_saved s;
+
+	(void)state;
+	read_saved(a, ENV_SIZE, 1, &s);
+	assert_true(s.valid);
+	assert_int_equal(s.flags, 7);
+	assert_string_equal(ubootenv_get(&s.env, "a"), "1");
+	ubootenv_saved_free(&s);
+	/* Read in the single layout the same bytes are not valid. */
+	read_saved(a, ENV_SIZE, 0, &s);
+	assert_false(s.valid);
+	free(a);
+}
+
+static int pick(int valid_a, int flags_a, int valid_b, int flags_b)
+{
+	struct ubootenv_saved a = { .valid = valid_a, .flags = flags_a };
+	struct ubootenv_saved b = { .valid = valid_b, .flags = flags_b };
+
+	return ubootenv_saved_pick(&a, &b);
+}
+
+/* env_check_redund's rules. */
+static void test_saved_pick(void **state)
+{
+	(void)state;
+	assert_int_equal(pick(0, 9, 0, 1), -1);
+	assert_int_equal(pick(1, 1, 0, 9), 0);
+	assert_int_equal(pick(0, 9, 1, 1), 1);
+	assert_int_equal(pick(1, 1, 1, 2), 1);
+	assert_int_equal(pick(1, 2, 1, 1), 0);
+	assert_int_equal(pick(1, 255, 1, 0), 1); /* 0 follows 255 */
+	assert_int_equal(pick(1, 0, 1, 255), 0);
+	assert_int_equal(pick(1, 5, 1, 5), 0);
+	assert_int_equal(pick(1, 254, 1, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +371,13 @@ int main(void)
 		cmocka_unit_test(test_hex_and_decimal),
 		cmocka_unit_test(test_odd_spacing),
 		cmocka_unit_test(test_several_candidates),
+		cmocka_unit_test(test_saved_defaults),
+		cmocka_unit_test(test_saved_valid),
+		cmocka_unit_test(test_saved_blank),
+		cmocka_unit_test(test_saved_edges),
+		cmocka_unit_test(test_saved_too_small),
+		cmocka_unit_test(test_saved_redundant),
+		cmocka_unit_test(test_saved_pick),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

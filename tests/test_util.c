@@ -99,6 +99,43 @@ static void test_size_rejects(void **state)
 		expect_not_size(bad[i]);
 }
 
+/* Offsets as U-Boot's configuration writes them, or any size. */
+static void expect_offset(const char *text, uint64_t want)
+{
+	uint64_t got = 0xDEADBEEF;
+
+	if (mkr2simg_parse_offset(text, &got) != 0)
+		fail_msg("rejected offset \"%s\"", text);
+	if (got != want)
+		fail_msg("offset \"%s\": %llu, not %llu", text,
+			 (unsigned long long)got, (unsigned long long)want);
+}
+
+static void test_offset(void **state)
+{
+	static const char *const bad[] = {
+		"0x", "0X", "x10", "0x-1", "0x 1", "0x1 ", "0x1G", "0xg",
+		"0x10000000000000000", "00x10", "", "-0x10", "0x1.0",
+	};
+	uint64_t got = 7;
+
+	(void)state;
+	expect_offset("0x3F8000", 0x3F8000);
+	expect_offset("0x3f8000", 0x3F8000);
+	expect_offset("0X8000", 0x8000);
+	expect_offset("0x0", 0);
+	expect_offset("0xFFFFFFFFFFFFFFFF", UINT64_MAX);
+	expect_offset("0x000000000000000000001", 1); /* leading zeros */
+	expect_offset("4161536", 0x3F8000);
+	expect_offset("32K", 0x8000);
+	expect_offset("4064KiB", 0x3F8000);
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+		if (mkr2simg_parse_offset(bad[i], &got) != -1)
+			fail_msg("accepted offset \"%s\" as %llu", bad[i],
+				 (unsigned long long)got);
+	assert_int_equal(got, 7); /* a refusal leaves the value alone */
+}
+
 static void test_size_overflow(void **state)
 {
 	(void)state;
@@ -352,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_size_units),
 		cmocka_unit_test(test_size_rejects),
 		cmocka_unit_test(test_size_overflow),
+		cmocka_unit_test(test_offset),
 		FILE_TEST(test_pwrite_all_writes_zeros),
 		cmocka_unit_test(test_grow_overflow),
 		cmocka_unit_test(test_is_zero),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""flash_data_ranges.py [--fill-byte N] IMAGE CARD
+"""flash_data_ranges.py [--fill-byte N | --keep] IMAGE CARD
 
 Simulates flashing a sparse IMAGE onto a used SD card the way `cp --sparse`,
 `bmaptool copy` or `dd conv=sparse` do: only the data ranges of IMAGE (as
@@ -8,7 +8,9 @@ cover keeps the card's old bytes.
 
 CARD is created (or truncated) with IMAGE's size, filled with --fill-byte
 (default 0xAA: not zero, not 0xFF, so a reader that trusts a hole to be zero
-sees garbage), then IMAGE's data ranges are copied onto it.  Prints one
+sees garbage), then IMAGE's data ranges are copied onto it.  With --keep,
+CARD is a card file prepared beforehand (at least IMAGE's size) and keeps
+its bytes wherever IMAGE has holes.  Prints one
 line: "copied BYTES bytes of data ranges out of IMAGE_SIZE (RANGES ranges)".
 
 A test that passes on IMAGE but fails on CARD shows that a hole in IMAGE
@@ -73,6 +75,8 @@ def main():
         "of the same size pre-filled with --fill-byte (a used SD card).")
     ap.add_argument("--fill-byte", default="0xAA",
                     help="byte value the card holds before flashing (default 0xAA)")
+    ap.add_argument("--keep", action="store_true",
+                    help="CARD exists with its old bytes: neither truncate nor fill it")
     ap.add_argument("image")
     ap.add_argument("card")
     a = ap.parse_args()
@@ -85,9 +89,14 @@ def main():
     try:
         src = os.open(a.image, os.O_RDONLY)
         size = os.fstat(src).st_size
-        dst = os.open(a.card, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-        os.ftruncate(dst, size)
-        fill(dst, size, fill_byte)
+        if a.keep:
+            dst = os.open(a.card, os.O_RDWR)
+            if os.fstat(dst).st_size < size:
+                raise OSError(f"{a.card}: smaller than {a.image}")
+        else:
+            dst = os.open(a.card, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.ftruncate(dst, size)
+            fill(dst, size, fill_byte)
         copied = ranges = 0
         for start, end in data_ranges(src, size):
             copy_range(src, dst, start, end)

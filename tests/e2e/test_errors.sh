@@ -172,6 +172,18 @@ expect_error "boot size too small" "needs at least" -- "${base[@]}" --boot-size 
 expect_error "bad size" "not a size" -- "${base[@]}" --boot-size 12X "$closure" "$out/img"
 expect_error "output folder missing" "$work/nope/img" -- "${base[@]}" "$closure" "$work/nope/img"
 
+# U-Boot's saved environment (0x3F8000, 32 KiB): a bootloader with data
+# there is refused (saveenv would overwrite it); the range must be
+# whole sectors inside the raw area, the copies apart.
+head -c $((4 << 20)) /dev/zero | tr '\0' 'x' >"$work/idb-env"
+expect_error "idbloader under the saved environment" "idb-env has data at 0x3F8000-0x3FFFFF" -- "${base[@]}" --idbloader "$work/idb-env" "$closure" "$out/img"
+expect_ok "idbloader under the environment, --env-offset none" -- "${base[@]}" --idbloader "$work/idb-env" --env-offset none
+expect_ok "idbloader under the environment, environment moved" -- "${base[@]}" --idbloader "$work/idb-env" --env-offset 0x600000
+expect_error "environment outside the raw area" "--env-offset 0x1000000, --env-size 0x8000: not inside the raw area" -- "${base[@]}" --env-offset 0x1000000 "$closure" "$out/img"
+expect_error "environment in part of a sector" "whole 512-byte sectors" -- "${base[@]}" --env-size 1000 "$closure" "$out/img"
+expect_error "environment copies overlap" "overlaps the first copy" -- "${base[@]}" --env-redundant-offset 0x3FC000 "$closure" "$out/img"
+expect_error "environment offset not a number" "--env-offset 0x3G: not an offset" -- "${base[@]}" --env-offset 0x3G "$closure" "$out/img"
+
 # A fifo in a store path is never stored.
 cp -a "$store" "$work/store-fifo"
 victim=$(grep -m1 -- '-hello-2' "$closure")

@@ -9,6 +9,9 @@
  * refused.  The reference counts in 128 bits, so overflow is visible.
  * Also mk_size_text, its inverse for messages: every accepted value and
  * the input's first 8 bytes as a number must read back as themselves.
+ * And mkr2simg_parse_offset (--env-offset and friends): "0x" or "0X"
+ * then one or more hex digits and nothing else, at most 2^64 - 1; any
+ * other text as a size.
  */
 #include <ctype.h>
 #include <stddef.h>
@@ -56,6 +59,41 @@ static int reference_parse(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* The offset grammar above, in 128 bits. */
+static int reference_offset(const char *s, uint64_t *out)
+{
+	size_t digits, i;
+	u128 v = 0;
+
+	if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return reference_parse(s, out);
+	s += 2;
+	digits = strspn(s, "0123456789abcdefABCDEF");
+	if (digits == 0 || s[digits] != '\0')
+		return -1;
+	for (i = 0; i < digits; i++) {
+		int c = tolower((unsigned char)s[i]);
+
+		v = v * 16 + (u128)(c <= '9' ? c - '0' : c - 'a' + 10);
+		if (v > UINT64_MAX)
+			return -1;
+	}
+	*out = (uint64_t)v;
+	return 0;
+}
+
+static void check_offset(const char *text)
+{
+	uint64_t got = 0, want = 0;
+	int rc = mkr2simg_parse_offset(text, &got);
+	int want_rc = reference_offset(text, &want);
+
+	if (rc != want_rc || (rc == 0 && got != want))
+		fuzz_fail("offset '%s': parser %d (%llu), reference %d (%llu)",
+			  text, rc, (unsigned long long)got, want_rc,
+			  (unsigned long long)want);
+}
+
 /* mk_size_text(bytes) parses back to bytes. */
 static void check_round_trip(uint64_t bytes)
 {
@@ -84,6 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			  (unsigned long long)got, (unsigned long long)want);
 	if (rc == 0)
 		check_round_trip(got);
+	check_offset(text);
 	if (size >= sizeof(got)) {
 		memcpy(&got, data, sizeof(got));
 		check_round_trip(got);

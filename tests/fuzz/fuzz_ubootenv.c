@@ -11,6 +11,15 @@
  * ubootenv_get finds every variable's value (the first of a name), and
  * ubootenv_get_addr reads it as U-Boot's strict hexadecimal (optional
  * "0x", at least one hex digit, at most 64 bits) or says why not.
+ *
+ * The same bytes are also one copy of a saved environment: the first
+ * byte picks the layout (bit 0: redundant, with a flags byte) and
+ * whether the harness makes the CRC right first (bit 1), so the valid
+ * path is reached too; the rest is the copy.  The oracle: a bitwise
+ * CRC-32 (IEEE 802.3, reflected, as zlib's and U-Boot's) of the data,
+ * little-endian in the first 4 bytes; when it matches, the variables
+ * are the strings up to the first empty one (or the end); two copies
+ * are picked by env_check_redund's rules.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -170,6 +179,126 @@ static void check_env(const struct ubootenv *env, const uint8_t *d,
 		fuzz_fail("the block's variables do not read back");
 }
 
+/* ---- the saved environment ---------------------------------------- */
+
+#define CRC32_POLY 0xEDB88320u /* reflected IEEE 802.3 */
+
+static uint32_t reference_crc32(const uint8_t *p, size_t n)
+{
+	uint32_t c = 0xFFFFFFFFu;
+
+	for (size_t i = 0; i < n; i++) {
+		c ^= p[i];
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ CRC32_POLY : c >> 1;
+	}
+	return ~c;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/* The variables' bytes: strings up to the empty one, or all of them. */
+static size_t reference_vars(const uint8_t *d, size_t n, size_t *count)
+{
+	size_t pos = 0;
+
+	*count = 0;
+	while (pos < n && d[pos] != '\0') {
+		const uint8_t *nul = memchr(d + pos, '\0', n - pos);
+
+		pos = nul ? (size_t)(nul - d) + 1 : n;
+		(*count)++;
+	}
+	return pos;
+}
+
+static void check_saved(const uint8_t *data, size_t size)
+{
+	int redundant, fix;
+	size_t header, n, used, count;
+	uint8_t *area;
+	struct ubootenv_saved s;
+	struct mk_err e;
+	int rc;
+
+	if (size == 0)
+		return;
+	redundant = data[0] & 1;
+	fix = data[0] & 2;
+	header = 4 + (size_t)redundant;
+	n = size - 1;
+	area = malloc(n ? n : 1);
+	if (!area)
+		fuzz_fail("out of memory");
+	memcpy(area, data + 1, n);
+	if (fix && n > header) {
+		uint32_t c = reference_crc32(area + header, n - header);
+
+		for (int i = 0; i < 4; i++)
+			area[i] = (uint8_t)(c >> (8 * i));
+	}
+	rc = ubootenv_read_saved(area, n, redundant, &s, &e);
+	if (n <= header) {
+		if (rc != -1)
+			fuzz_fail("a %zu-byte copy was read", n);
+		fuzz_check_err(&e, NULL);
+		free(area);
+		return;
+	}
+	if (rc != 0)
+		fuzz_fail("ubootenv_read_saved failed: %s", e.msg);
+	if (s.crc_stored != le32(area) ||
+	    s.crc_computed != reference_crc32(area + header, n - header) ||
+	    s.valid != (s.crc_stored == s.crc_computed) ||
+	    (fix && !s.valid) ||
+	    s.flags != (redundant ? area[4] : -1))
+		fuzz_fail("CRC %08x/%08x valid %d flags %d", s.crc_stored,
+			  s.crc_computed, s.valid, s.flags);
+	if (s.valid) {
+		used = reference_vars(area + header, n - header, &count);
+		if (s.env.vars != count ||
+		    memcmp(s.env.text, area + header, used) != 0 ||
+		    s.env.text[used] != '\0' || s.env.text[used + 1] != '\0')
+			fuzz_fail("%zu variables read, the reference %zu",
+				  s.env.vars, count);
+	} else if (s.env.text) {
+		fuzz_fail("variables of an environment that is not valid");
+	}
+	ubootenv_saved_free(&s);
+	free(area);
+}
+
+/* env_check_redund's choice, written as its comments say it. */
+static void check_pick(const uint8_t *data, size_t size)
+{
+	struct ubootenv_saved a = { 0 }, b = { 0 };
+	int want, got;
+
+	if (size < 4)
+		return;
+	a.valid = data[0] & 1;
+	b.valid = data[1] & 1;
+	a.flags = data[2];
+	b.flags = data[3];
+	if (!a.valid && !b.valid)
+		want = -1;
+	else if (!a.valid || !b.valid)
+		want = a.valid ? 0 : 1;
+	else if (a.flags == 255 && b.flags == 0)
+		want = 1;
+	else if (b.flags == 255 && a.flags == 0)
+		want = 0;
+	else
+		want = b.flags > a.flags;
+	got = ubootenv_saved_pick(&a, &b);
+	if (got != want)
+		fuzz_fail("pick %d, reference %d", got, want);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct block want = reference_find(data, size);
@@ -186,5 +315,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ubootenv_get(&env, "kernel_addr_r") == NULL && env.text)
 		fuzz_fail("a block without the anchor");
 	ubootenv_free(&env);
+	check_saved(data, size);
+	check_pick(data, size);
 	return 0;
 }
