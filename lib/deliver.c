@@ -47,7 +47,7 @@ int deliver_open(struct deliver *d, struct mk_err *e)
 				   o->user, e);
 	if (output_open(&d->packed, o->output, 0, o->tempfile, o->user, e))
 		return -1;
-	return output_open_scratch(&d->image, &d->packed, e);
+	return output_open_scratch(&d->image, &d->packed, 0, e);
 }
 
 unsigned deliver_workers(const struct deliver *d)

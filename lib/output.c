@@ -247,7 +247,7 @@ int output_open_as(struct mk_output *out, const char *path,
 }
 
 int output_open_scratch(struct mk_output *out, const struct mk_output *beside,
-			struct mk_err *e)
+			int flags, struct mk_err *e)
 {
 	memset(out, 0, sizeof(*out));
 	out->path = beside->path;
@@ -257,7 +257,7 @@ int output_open_scratch(struct mk_output *out, const struct mk_output *beside,
 	if (out->dir_fd < 0 || !(out->dir = strdup(beside->dir)))
 		return mk_fail_errno(e, errno, "%s: cannot create a scratch "
 				     "file in its folder", out->path);
-	if (open_file(out, 0, e))
+	if (open_file(out, flags, e))
 		return -1;
 	if (out->temp) { /* no O_TMPFILE: the open file needs no name */
 		unlinkat(out->dir_fd, temp_name(out), 0);

@@ -81,9 +81,10 @@ int output_open_as(struct mk_output *out, const char *path,
 
 /* A file that never gets a name, in the folder of `beside` (open): an
  * unnamed file, or a temporary removed at once where the folder has no
- * O_TMPFILE.  Messages name beside->path.  output_discard closes it. */
+ * O_TMPFILE (or with OUTPUT_NO_TMPFILE).  Messages name beside->path;
+ * fd_path opens it.  output_discard closes it. */
 int output_open_scratch(struct mk_output *out, const struct mk_output *beside,
-			struct mk_err *e);
+			int flags, struct mk_err *e);
 
 /* Tells the tempfile callback about out's named temporary again (after
  * another file's came and went: the callback holds one). */
