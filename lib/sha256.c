@@ -2,6 +2,12 @@
 
 #include <string.h>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define HAVE_SHA_NI 1
+#endif
+
 /* FIPS 180-4 section 5.3.3: the initial hash value H(0). */
 static const uint32_t H0[8] = {
 	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -77,11 +83,90 @@ static void compress_blocks(uint32_t h[8], const uint8_t *p, size_t n)
 		compress_block(h, p);
 }
 
-void sha256_init(struct sha256 *s)
+#ifdef HAVE_SHA_NI
+/*
+ * The same rounds with the SHA extensions (Intel, "New Instructions
+ * Supporting the Secure Hash Algorithm on Intel Architecture
+ * Processors", 2013): the state is kept as ABEF and CDGH, each
+ * sha256rnds2 does two rounds, sha256msg1/msg2 extend the schedule.
+ * Group g (rounds 4g..4g+3) uses W[4g..4g+3] in w[g % 4]; W[4g+4..]
+ * is finished in group g (msg2, from g = 3) and started in group g
+ * (msg1, up to g = 12), as section 6.2.2 step 1 computes it.
+ */
+#define SHA_NI_TARGET __attribute__((target("sha,sse4.1,ssse3")))
+
+SHA_NI_TARGET static void blocks_ni(uint32_t h[8], const uint8_t *p,
+				    size_t n)
 {
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL,
+					     0x0405060700010203LL);
+	__m128i s0, s1, t, msg, w[4], abef, cdgh;
+	unsigned g;
+
+	t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xB1);
+	s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1B);
+	s0 = _mm_alignr_epi8(t, s1, 8);    /* ABEF */
+	s1 = _mm_blend_epi16(s1, t, 0xF0); /* CDGH */
+	for (; n; n--, p += SHA256_BLOCK_SIZE) {
+		abef = s0;
+		cdgh = s1;
+#pragma GCC unroll 16
+		for (g = 0; g < 16; g++) {
+			if (g < 4)
+				w[g] = _mm_shuffle_epi8(_mm_loadu_si128(
+					(const __m128i *)(p + 16 * g)), bswap);
+			msg = _mm_add_epi32(w[g % 4], _mm_loadu_si128(
+					(const __m128i *)&K[4 * g]));
+			s1 = _mm_sha256rnds2_epu32(s1, s0, msg);
+			if (g >= 3 && g <= 14) {
+				t = _mm_alignr_epi8(w[g % 4], w[(g + 3) % 4], 4);
+				w[(g + 1) % 4] = _mm_sha256msg2_epu32(
+					_mm_add_epi32(w[(g + 1) % 4], t), w[g % 4]);
+			}
+			s0 = _mm_sha256rnds2_epu32(s0, s1,
+						   _mm_shuffle_epi32(msg, 0x0E));
+			if (g >= 1 && g <= 12)
+				w[(g + 3) % 4] = _mm_sha256msg1_epu32(
+					w[(g + 3) % 4], w[g % 4]);
+		}
+		s0 = _mm_add_epi32(s0, abef);
+		s1 = _mm_add_epi32(s1, cdgh);
+	}
+	t = _mm_shuffle_epi32(s0, 0x1B);    /* FEBA */
+	s1 = _mm_shuffle_epi32(s1, 0xB1);   /* DCHG */
+	s0 = _mm_blend_epi16(t, s1, 0xF0);  /* DCBA */
+	s1 = _mm_alignr_epi8(s1, t, 8);     /* HGFE */
+	_mm_storeu_si128((__m128i *)&h[0], s0);
+	_mm_storeu_si128((__m128i *)&h[4], s1);
+}
+
+/* CPUID: leaf 7 EBX bit 29 (SHA), leaf 1 ECX bits 19 (SSE4.1), 9 (SSSE3). */
+static int cpu_has_sha_ni(void)
+{
+	unsigned a, b, c, d;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 19)) ||
+	    !(c & (1u << 9)))
+		return 0;
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+}
+#endif
+
+void sha256_init_portable(struct sha256 *s)
+{
+	s->blocks = compress_blocks;
 	memcpy(s->h, H0, sizeof(H0));
 	s->bytes = 0;
 	s->fill = 0;
+}
+
+void sha256_init(struct sha256 *s)
+{
+	sha256_init_portable(s);
+#ifdef HAVE_SHA_NI
+	if (cpu_has_sha_ni())
+		s->blocks = blocks_ni;
+#endif
 }
 
 void sha256_update(struct sha256 *s, const void *data, size_t len)
@@ -100,11 +185,11 @@ void sha256_update(struct sha256 *s, const void *data, size_t len)
 		len -= n;
 		if (s->fill < SHA256_BLOCK_SIZE)
 			return;
-		compress_blocks(s->h, s->block, 1);
+		s->blocks(s->h, s->block, 1);
 		s->fill = 0;
 	}
 	n = len / SHA256_BLOCK_SIZE;
-	compress_blocks(s->h, p, n);
+	s->blocks(s->h, p, n);
 	p += n * SHA256_BLOCK_SIZE;
 	len -= n * SHA256_BLOCK_SIZE;
 	memcpy(s->block, p, len);
@@ -122,13 +207,13 @@ void sha256_final(struct sha256 *s, uint8_t digest[SHA256_DIGEST_SIZE])
 	s->block[s->fill++] = 0x80;
 	if (s->fill > SHA256_BLOCK_SIZE - LENGTH_FIELD) {
 		memset(s->block + s->fill, 0, SHA256_BLOCK_SIZE - s->fill);
-		compress_blocks(s->h, s->block, 1);
+		s->blocks(s->h, s->block, 1);
 		s->fill = 0;
 	}
 	memset(s->block + s->fill, 0, SHA256_BLOCK_SIZE - LENGTH_FIELD - s->fill);
 	for (i = 0; i < LENGTH_FIELD; i++)
 		s->block[SHA256_BLOCK_SIZE - 1 - i] = (uint8_t)(bits >> (8 * i));
-	compress_blocks(s->h, s->block, 1);
+	s->blocks(s->h, s->block, 1);
 	for (i = 0; i < 8; i++)
 		store_be32(digest + 4 * i, s->h[i]);
 }
