@@ -160,13 +160,14 @@ static int parse_timeout(const char *arg, int *out)
 	return 0;
 }
 
-#define THREADS_MAX 200 /* libzstd's most */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static int parse_threads(const char *arg, unsigned *out)
 {
 	long long v;
 
-	if (parse_count(arg, THREADS_MAX, &v) || v < 1)
+	if (parse_count(arg, MKR2SIMG_THREADS_MAX, &v) || v < 1)
 		return -1;
 	*out = (unsigned)v;
 	return 0;
@@ -206,7 +207,8 @@ static int parse_option(int c, struct mkr2simg_options *o)
 	case OPT_THREADS:
 		if (parse_threads(optarg, &o->threads))
 			return usage_error("--threads %s: not a number of "
-					   "threads from 1 to 200", optarg);
+					   "threads from 1 to "
+					   STR(MKR2SIMG_THREADS_MAX), optarg);
 		break;
 	case 'q': o->log_level = MKR2SIMG_LOG_WARN; break;
 	case 'v': o->log_level = MKR2SIMG_LOG_DEBUG; break;

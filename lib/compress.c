@@ -53,7 +53,7 @@ unsigned compress_workers(unsigned threads)
 		online = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = online > 0 ? (unsigned)online : 1;
 	}
-	return threads > COMPRESS_MAX_THREADS ? COMPRESS_MAX_THREADS : threads;
+	return threads > MKR2SIMG_THREADS_MAX ? MKR2SIMG_THREADS_MAX : threads;
 }
 
 /* Writes `len` bytes of `c->out` at the end of the stream. */

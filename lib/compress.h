@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "mkr2simg.h"
 #include "ranges.h"
 
 /* zstd's own default, which nixpkgs' sd-image.nix compresses with: the
@@ -28,7 +29,6 @@
 /* gzip's and zlib's default level, as `gzip` compresses. */
 #define COMPRESS_GZIP_LEVEL 6
 #define COMPRESS_GZIP_OS_UNIX 3     /* RFC 1952 OS field: Unix */
-#define COMPRESS_MAX_THREADS 200    /* libzstd's limit for 64-bit */
 
 enum compress_kind {
 	COMPRESS_NONE = 0,
@@ -43,7 +43,7 @@ enum compress_kind compress_kind_of(const char *path);
 const char *compress_kind_name(enum compress_kind kind);
 
 /* The number of zstd workers for `threads` (0: every online CPU); at
- * least 1, at most COMPRESS_MAX_THREADS. */
+ * least 1, at most MKR2SIMG_THREADS_MAX. */
 unsigned compress_workers(unsigned threads);
 
 struct compressor;

@@ -20,6 +20,7 @@ extern "C" {
 #define MKR2SIMG_VERSION "0.1.0"
 
 #define MKR2SIMG_TIMEOUT_NONE (-1) /* timeout_seconds: no timeout */
+#define MKR2SIMG_THREADS_MAX 200    /* threads: the most used (libzstd's) */
 
 /*
  * The library is built with hidden visibility (meson.build); only what
@@ -65,8 +66,8 @@ struct mkr2simg_options {
 	 * OUTPUT ending in ".zst" is written as one zstd stream, in ".gz"
 	 * as one gzip stream, of the plain image (which is first written to
 	 * an unnamed scratch file in OUTPUT's folder); the bytes depend on
-	 * the image only.  `threads`: zstd's workers, 0 = every online CPU
-	 * (the stream is the same for any number).
+	 * the image only.  `threads`: zstd's workers, 0 = every online CPU,
+	 * at most MKR2SIMG_THREADS_MAX (the stream is the same for any).
 	 */
 	unsigned threads;
 	const char *bmap;           /* NULL, or a bmaptool block map (format

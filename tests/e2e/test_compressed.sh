@@ -7,7 +7,7 @@
 # has time 0, no name and the Unix OS byte; the .zst bytes are the same
 # for --threads 1, 3 and the default (all cores), and both kinds are the
 # same run to run and from another folder; nothing but OUTPUT is left in
-# its folder.
+# its folder; --threads outside 1..200 is a usage error.
 #
 # Prints "N passed, N failed"; exit 1 on any failure.
 set -euo pipefail
@@ -98,6 +98,19 @@ if build "$work/g/r2s.img.gz"; then
 else
 	bad "gzip: mkr2simg failed"
 fi
+
+# --- bad --threads: usage error (exit 2), one line, nothing written -----
+for t in 0 201 x; do
+	rc=0
+	"$mk" -q --store-root "$fx/store" --threads "$t" "$fx/closure.txt" "$work/bad/r2s.img.zst" 2>"$work/stderr" || rc=$?
+	if [ "$rc" -eq 2 ] && [ "$(grep -c . "$work/stderr")" -eq 1 ] &&
+		grep -q -- "--threads $t: not a number of threads from 1 to 200" "$work/stderr" &&
+		[ ! -e "$work/bad" ]; then
+		ok "--threads $t refused: $(cat "$work/stderr")"
+	else
+		bad "--threads $t: exit $rc: $(cat "$work/stderr")"
+	fi
+done
 
 # --- run to run, another folder ----------------------------------------
 build "$work/again/deeper/r2s.img.zst" --threads 2 &&
