@@ -85,7 +85,8 @@ struct mkr2simg_options {
 	 * called with its path once it exists and with NULL once it is
 	 * renamed or removed, so that a caller's signal handler can unlink
 	 * it (a temporary left by `kill -9` is removed by the next run in
-	 * the same folder).  May be NULL.
+	 * the same folder).  With `bmap`, the bmap's temporary is reported
+	 * while it is written at the end, then OUTPUT's again.  May be NULL.
 	 */
 	void (*tempfile)(void *user, const char *path);
 	void *user;
