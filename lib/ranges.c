@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -84,11 +85,19 @@ static int next_range(struct reader *r, uint64_t pos, uint64_t *start,
 int ranges_read(int fd, uint64_t size, const char *shown,
 		const struct ranges_sink *sinks, size_t n, struct mk_err *e)
 {
-	struct reader r = { fd, size, shown, sinks, n, malloc(RANGES_CHUNK) };
+	struct reader r = { fd, size, shown, sinks, n, NULL };
 	uint64_t pos = 0, start = 0, end = 0;
 	int rc = 0;
 
-	if (!r.buf)
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return mk_fail_errno(e, errno, "%s", shown);
+	if ((uint64_t)st.st_size != size)
+		return mk_fail(e, "%s: the image is %llu bytes, not %llu", shown,
+			       (unsigned long long)st.st_size,
+			       (unsigned long long)size);
+	if (!(r.buf = malloc(RANGES_CHUNK)))
 		return mk_fail(e, "out of memory");
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	while (rc == 0 && pos < size) {
