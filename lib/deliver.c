@@ -132,9 +132,9 @@ int deliver_finish(struct deliver *d, uint64_t size, struct deliver_stats *st,
 	rc = produce(d, size, &c, &bm, st, e);
 	compress_free(c);
 	bmap_free(bm);
-	/* The scratch image is done with: dropped before OUTPUT's fsync, so
-	 * that the filesystem never writes it out for that fsync's sake
-	 * (ext4's ordered mode flushes allocated data first). */
+	/* The scratch image is done with: dropped before OUTPUT's fsync,
+	 * whose journal commit would otherwise first write out whatever of
+	 * it writeback had already allocated (ext4, data=ordered). */
 	if (rc == 0 && d->kind != COMPRESS_NONE)
 		(void)!ftruncate(d->image.fd, 0);
 	if (rc == 0 && output_publish(final(d), e)) {
