@@ -85,6 +85,22 @@ mkr2simg-nodedup)
 	"$MKR2SIMG" -q --no-dedup --store-root "$S" --registration "$C/registration" \
 		"$C/closure.txt" "$O/image"
 	;;
+mkr2simg-zst)
+	# One pass: the image goes to a scratch file, read back once into
+	# libzstd (level 3, all cores), and only image.zst is written out.
+	"$MKR2SIMG" -q --store-root "$S" --registration "$C/registration" \
+		"$C/closure.txt" "$O/image.zst"
+	;;
+mkr2simg-then-zstd)
+	# What a user would do without it (and what the derivation did):
+	# the plain image, then a second full pass of zstd (level 3, -T0).
+	step mkr2simg
+	"$MKR2SIMG" -q --store-root "$S" --registration "$C/registration" \
+		"$C/closure.txt" "$O/image"
+	step zstd
+	zstd -q -T0 "$O/image" -o "$O/image.zst"
+	step
+	;;
 pipeline)
 	# nixpkgs nixos/lib/make-ext4-fs.nix (the mkfs.ext4 -d version) and
 	# sd-image.nix's assembly, minus faketime/fakeroot (we are root, the

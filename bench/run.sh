@@ -25,7 +25,7 @@ bin=""
 build=1
 results=""
 near=1
-ALL_METHODS="mkr2simg mkr2simg-nodedup pipeline mke2fs genimage floor floor-nosync"
+ALL_METHODS="mkr2simg mkr2simg-nodedup mkr2simg-zst mkr2simg-then-zstd pipeline mke2fs genimage floor floor-nosync"
 
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
@@ -67,6 +67,7 @@ command -v python3 >/dev/null || need_pkgs+=(python3)
 command -v sgdisk >/dev/null || need_pkgs+=(gdisk)
 command -v partx >/dev/null || need_pkgs+=(util-linux)
 command -v mke2fs >/dev/null && command -v debugfs >/dev/null || need_pkgs+=(e2fsprogs)
+command -v zstd >/dev/null || need_pkgs+=(zstd)
 case " $methods " in *" genimage "*) command -v genimage >/dev/null || need_pkgs+=(genimage) ;; esac
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ]; then
@@ -107,7 +108,7 @@ git_rev=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)
 # ------------------------------------------------------------ state
 R=$workdir/results
 rm -rf "$R" && mkdir -p "$R"
-printf 'scale\tmethod\tround\twall\tuser\tsys\tmaxrss_kb\tapparent\tallocated\tfs_used\n' > "$R/raw.tsv"
+printf 'scale\tmethod\tround\twall\tuser\tsys\tmaxrss_kb\tapparent\tallocated\tfs_used\tzst\n' > "$R/raw.tsv"
 printf 'scale\tmethod\tround\tstep\tseconds\n' > "$R/steps.tsv"
 : > "$R/notes.txt"
 : > "$R/failures.tsv"
@@ -183,6 +184,13 @@ measure() {
 	fi
 	read -r wall user sys rss < <(tail -n 1 "$O/time")
 	img=$O/image
+	# A compressed image: its size, then (untimed) the image it holds,
+	# which is checked like every other.
+	zst=0
+	if [ -f "$O/image.zst" ]; then
+		zst=$(stat -c %s "$O/image.zst")
+		[ -f "$img" ] || zstd -q -d "$O/image.zst" -o "$img"
+	fi
 	app=$(stat -c %s "$img")
 	alloc=$(du -B1 "$img" | cut -f1)
 	used=0
@@ -198,8 +206,8 @@ measure() {
 			return 0
 		fi
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$m" "$r" "$wall" "$user" "$sys" \
-		"$rss" "$app" "$alloc" "$used" >> "$R/raw.tsv"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$m" "$r" "$wall" "$user" "$sys" \
+		"$rss" "$app" "$alloc" "$used" "$zst" >> "$R/raw.tsv"
 	if [ -f "$O/steps.tsv" ]; then
 		while IFS=$'\t' read -r st sec; do
 			printf '%s\t%s\t%s\t%s\t%s\n' "$s" "$m" "$r" "$st" "$sec" >> "$R/steps.tsv"

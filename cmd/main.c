@@ -30,6 +30,7 @@ enum long_only {
 	OPT_ROOT_SIZE, OPT_ROOT_HEADROOM, OPT_SEED, OPT_NO_DEDUP, OPT_VERSION,
 	OPT_NO_MEMORY_MAP_CHECK,
 	OPT_ENV_OFFSET, OPT_ENV_SIZE, OPT_ENV_REDUNDANT_OFFSET, OPT_JSON,
+	OPT_BMAP, OPT_THREADS,
 };
 
 /* U-Boot's saved environment: the same options for build and inspect. */
@@ -61,6 +62,8 @@ static const struct option long_options[] = {
 	{ "no-dedup", no_argument, NULL, OPT_NO_DEDUP },
 	{ "no-memory-map-check", no_argument, NULL, OPT_NO_MEMORY_MAP_CHECK },
 	ENV_OPTIONS,
+	{ "bmap", required_argument, NULL, OPT_BMAP },
+	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -80,7 +83,8 @@ static const char usage_text[] =
 	"\n"
 	"Options of build:\n"
 	"  CLOSURE                 store paths, one per line ('-': stdin)\n"
-	"  OUTPUT                  the image file to write\n"
+	"  OUTPUT                  the image file to write; ending in .zst or\n"
+	"                          .gz: compressed (zstd, gzip)\n"
 	"  --toplevel PATH         NixOS system to boot (default: the one\n"
 	"                          *-nixos-system-* path in CLOSURE)\n"
 	"  --registration FILE     closureInfo's registration for first boot\n"
@@ -101,6 +105,10 @@ static const char usage_text[] =
 	"                          environment leaves room for the kernel,\n"
 	"                          initrd and device tree\n"
 	ENV_USAGE
+	"  --bmap FILE             also write a bmaptool block map of the image\n"
+	"                          (bmaptool copy --bmap FILE OUTPUT /dev/sdX)\n"
+	"  --threads N             zstd threads (default: all cores; the\n"
+	"                          output is the same for any N)\n"
 	"  -q, --quiet             only warnings and errors\n"
 	"  -v, --verbose           more detail\n"
 	"  -h, --help              this text\n"
@@ -239,6 +247,19 @@ static int parse_timeout(const char *arg, int *out)
 	return 0;
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static int parse_threads(const char *arg, unsigned *out)
+{
+	long long v;
+
+	if (parse_count(arg, MKR2SIMG_THREADS_MAX, &v) || v < 1)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
 static int parse_epoch(int64_t *out)
 {
 	const char *env = getenv("SOURCE_DATE_EPOCH");
@@ -269,6 +290,13 @@ static int parse_option(int c, struct mkr2simg_options *o)
 	case OPT_SEED: o->seed = optarg; break;
 	case OPT_NO_DEDUP: o->no_dedup = 1; break;
 	case OPT_NO_MEMORY_MAP_CHECK: o->no_memory_map_check = 1; break;
+	case OPT_BMAP: o->bmap = optarg; break;
+	case OPT_THREADS:
+		if (parse_threads(optarg, &o->threads))
+			return usage_error("--threads %s: not a number of "
+					   "threads from 1 to "
+					   STR(MKR2SIMG_THREADS_MAX), optarg);
+		break;
 	case 'q': o->log_level = MKR2SIMG_LOG_WARN; break;
 	case 'v': o->log_level = MKR2SIMG_LOG_DEBUG; break;
 	case OPT_TIMEOUT:

@@ -20,6 +20,7 @@ extern "C" {
 #define MKR2SIMG_VERSION "0.1.0"
 
 #define MKR2SIMG_TIMEOUT_NONE (-1) /* timeout_seconds: no timeout */
+#define MKR2SIMG_THREADS_MAX 200    /* threads: the most used (libzstd's) */
 
 /*
  * The library is built with hidden visibility (meson.build); only what
@@ -90,6 +91,18 @@ struct mkr2simg_options {
 	uint64_t env_offset;
 	uint64_t env_size;
 	uint64_t env_redundant_offset;
+	/*
+	 * OUTPUT ending in ".zst" is written as one zstd stream, in ".gz"
+	 * as one gzip stream, of the plain image (which is first written to
+	 * an unnamed scratch file in OUTPUT's folder); the bytes depend on
+	 * the image only.  `threads`: zstd's workers, 0 = every online CPU,
+	 * at most MKR2SIMG_THREADS_MAX (the stream is the same for any).
+	 */
+	unsigned threads;
+	const char *bmap;           /* NULL, or a bmaptool block map (format
+				       2.0, SHA-256) of the plain image to
+				       write: published with OUTPUT, both or
+				       neither */
 
 	/* Called for every message below `log_level`; may be NULL. */
 	void (*log)(void *user, enum mkr2simg_log_level level, const char *msg);
@@ -101,7 +114,8 @@ struct mkr2simg_options {
 	 * called with its path once it exists and with NULL once it is
 	 * renamed or removed, so that a caller's signal handler can unlink
 	 * it (a temporary left by `kill -9` is removed by the next run in
-	 * the same folder).  May be NULL.
+	 * the same folder).  With `bmap`, the bmap's temporary is reported
+	 * while it is written at the end, then OUTPUT's again.  May be NULL.
 	 */
 	void (*tempfile)(void *user, const char *path);
 	/*

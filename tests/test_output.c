@@ -8,7 +8,10 @@
  * when published; where O_TMPFILE is missing (forced here with
  * OUTPUT_NO_TMPFILE) a locked .mkr2simg-* temporary is renamed instead,
  * and temporaries that nobody holds locked (killed runs) are removed by
- * the next run, while a live run's are kept.
+ * the next run, while a live run's are kept.  A scratch file (the plain
+ * image of a compressed OUTPUT) never has a name, with or without
+ * O_TMPFILE, yet opens by fd_path; a second file (--bmap) is refused
+ * when it is OUTPUT or an input, and a published one can be taken back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -161,6 +164,63 @@ static void test_stale_temporaries(void **state)
 	close(live);
 }
 
+static void test_scratch_has_no_name(void **state)
+{
+	struct tmptree *t = *state;
+	struct mk_output out, scratch;
+	struct mk_err e = { "" };
+	char path[PATH_MAX], buf[8] = "";
+	int flags, fd;
+
+	snprintf(path, sizeof(path), "%s", tmptree_path(t, "out.img.zst"));
+	for (flags = 0; flags <= OUTPUT_NO_TMPFILE; flags++) {
+		assert_int_equal(output_open(&out, path, 0, NULL, NULL, &e), 0);
+		assert_int_equal(output_open_scratch(&scratch, &out, flags, &e),
+				 0);
+		assert_int_equal(entries(t), 0);
+		/* libext2fs opens the image again by this name */
+		fd = open(scratch.fd_path, O_RDWR);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, "plain", 5, 0), 5);
+		close(fd);
+		assert_int_equal(pread(scratch.fd, buf, 5, 0), 5);
+		assert_string_equal(buf, "plain");
+		output_discard(&scratch);
+		output_discard(&out);
+		assert_int_equal(entries(t), 0);
+	}
+}
+
+static void test_second_file(void **state)
+{
+	struct tmptree *t = *state;
+	struct mk_output out;
+	struct mk_err e = { "" };
+	char img[PATH_MAX], bmap[PATH_MAX], other[PATH_MAX], in[PATH_MAX];
+	const char *inputs[] = { in };
+
+	tmptree_file(t, "closure", "x", 0644);
+	tmptree_mkdir(t, "sub", 0755);
+	snprintf(in, sizeof(in), "%s", tmptree_path(t, "closure"));
+	snprintf(img, sizeof(img), "%s", tmptree_path(t, "r2s.img"));
+	snprintf(other, sizeof(other), "%s", tmptree_path(t, "sub/../r2s.img"));
+	snprintf(bmap, sizeof(bmap), "%s", tmptree_path(t, "r2s.bmap"));
+	assert_int_equal(output_check_distinct(other, &output_bmap, img,
+					       &output_image, &e), -1);
+	assert_non_null(strstr(e.msg, "is also OUTPUT; --bmap must be"));
+	assert_int_equal(output_check_distinct(bmap, &output_bmap, img,
+					       &output_image, &e), 0);
+	assert_int_equal(output_check_as(in, &output_bmap, inputs, 1, &e), -1);
+	assert_non_null(strstr(e.msg, "--bmap must be another file"));
+	assert_int_equal(output_open_as(&out, bmap, &output_bmap, 0, NULL,
+					NULL, &e), 0);
+	assert_int_equal(output_publish(&out, &e), 0);
+	assert_int_equal(access(bmap, F_OK), 0);
+	output_unpublish(&out); /* OUTPUT failed after all */
+	output_discard(&out);
+	assert_int_equal(access(bmap, F_OK), -1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, tmptree_setup, \
 					     tmptree_teardown)
 
@@ -172,6 +232,8 @@ int main(void)
 		T(test_publish_named),
 		T(test_discard_leaves_nothing),
 		T(test_stale_temporaries),
+		T(test_scratch_has_no_name),
+		T(test_second_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
