@@ -25,12 +25,12 @@
     in
     {
       packages = forAllSystems (pkgs: rec {
-        mkr2simg = pkgs.callPackage ./nix/package.nix { };
+        mkr2simg = import ./nix/call-package.nix pkgs;
         default = mkr2simg;
       });
 
-      overlays.default = final: _prev: {
-        mkr2simg = final.callPackage ./nix/package.nix { };
+      overlays.default = final: prev: {
+        mkr2simg = import ./nix/call-package.nix final;
       };
 
       # An attribute set with `imports` rather than the bare path, so that
