@@ -21,6 +21,7 @@ enum long_only {
 	OPT_UBOOT_ITB, OPT_UBOOT_ROCKCHIP, OPT_DTB, OPT_TIMEOUT, OPT_BOOT_SIZE,
 	OPT_ROOT_SIZE, OPT_ROOT_HEADROOM, OPT_SEED, OPT_NO_DEDUP, OPT_VERSION,
 	OPT_NO_MEMORY_MAP_CHECK,
+	OPT_BMAP, OPT_THREADS,
 };
 
 static const struct option long_options[] = {
@@ -38,6 +39,8 @@ static const struct option long_options[] = {
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "no-dedup", no_argument, NULL, OPT_NO_DEDUP },
 	{ "no-memory-map-check", no_argument, NULL, OPT_NO_MEMORY_MAP_CHECK },
+	{ "bmap", required_argument, NULL, OPT_BMAP },
+	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -50,7 +53,8 @@ static const char usage_text[] =
 	"Write a bootable NanoPi R2S SD-card image from a Nix closure.\n"
 	"\n"
 	"  CLOSURE                 store paths, one per line ('-': stdin)\n"
-	"  OUTPUT                  the image file to write\n"
+	"  OUTPUT                  the image file to write; ending in .zst or\n"
+	"                          .gz: compressed (zstd, gzip)\n"
 	"  --toplevel PATH         NixOS system to boot (default: the one\n"
 	"                          *-nixos-system-* path in CLOSURE)\n"
 	"  --registration FILE     closureInfo's registration for first boot\n"
@@ -70,6 +74,10 @@ static const char usage_text[] =
 	"  --no-memory-map-check   do not check that U-Boot's default\n"
 	"                          environment leaves room for the kernel,\n"
 	"                          initrd and device tree\n"
+	"  --bmap FILE             also write a bmaptool block map of the image\n"
+	"                          (bmaptool copy --bmap FILE OUTPUT /dev/sdX)\n"
+	"  --threads N             zstd threads (default: all cores; the\n"
+	"                          output is the same for any N)\n"
 	"  -q, --quiet             only warnings and errors\n"
 	"  -v, --verbose           more detail\n"
 	"  -h, --help              this text\n"
@@ -152,6 +160,18 @@ static int parse_timeout(const char *arg, int *out)
 	return 0;
 }
 
+#define THREADS_MAX 200 /* libzstd's most */
+
+static int parse_threads(const char *arg, unsigned *out)
+{
+	long long v;
+
+	if (parse_count(arg, THREADS_MAX, &v) || v < 1)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
 static int parse_epoch(struct mkr2simg_options *o)
 {
 	const char *env = getenv("SOURCE_DATE_EPOCH");
@@ -182,6 +202,12 @@ static int parse_option(int c, struct mkr2simg_options *o)
 	case OPT_SEED: o->seed = optarg; break;
 	case OPT_NO_DEDUP: o->no_dedup = 1; break;
 	case OPT_NO_MEMORY_MAP_CHECK: o->no_memory_map_check = 1; break;
+	case OPT_BMAP: o->bmap = optarg; break;
+	case OPT_THREADS:
+		if (parse_threads(optarg, &o->threads))
+			return usage_error("--threads %s: not a number of "
+					   "threads from 1 to 200", optarg);
+		break;
 	case 'q': o->log_level = MKR2SIMG_LOG_WARN; break;
 	case 'v': o->log_level = MKR2SIMG_LOG_DEBUG; break;
 	case OPT_TIMEOUT:

@@ -12,6 +12,7 @@
 
 #include "bootmem.h"
 #include "closure.h"
+#include "deliver.h"
 #include "dedup.h"
 #include "err.h"
 #include "ext4fs.h"
@@ -20,7 +21,7 @@
 #include "gpt.h"
 #include "ids.h"
 #include "layout.h"
-#include "output.h"
+#include "ranges.h"
 #include "toplevel.h"
 #include "util.h"
 
@@ -33,6 +34,7 @@ _Static_assert(LAYOUT_GPT_BACKUP_SECTORS == GPT_BACKUP_SECTORS,
 _Static_assert(LAYOUT_ALIGN % EXT4FS_BLOCK_SIZE == 0,
 	       "partitions start on filesystem blocks");
 _Static_assert(IMAGE_FILE_MODE == OUTPUT_MODE, "one mode for files made");
+_Static_assert(RANGES_BLOCK == EXT4FS_BLOCK_SIZE, "bmap blocks are ext4's");
 _Static_assert(BLOB_CHUNK % LAYOUT_SECTOR == 0, "raw area in whole sectors");
 #define LOG_LINE_MAX 1024
 
@@ -63,7 +65,7 @@ struct build {
 	struct fst_node *root_tree, *boot_tree;
 	struct mk_layout layout;
 	struct mk_ids ids;
-	struct mk_output out; /* the image being written */
+	struct deliver dl; /* where the image goes: OUTPUT, compressed, bmap */
 };
 
 static void say(struct build *b, enum mkr2simg_log_level level,
@@ -536,21 +538,44 @@ static int derive_ids(struct build *b)
 
 /* ---- writing ------------------------------------------------------ */
 
-/* The inputs OUTPUT must not be. */
+/* The inputs OUTPUT and --bmap must not be. */
 static int check_output(struct build *b)
 {
 	const struct mkr2simg_options *o = b->o;
 	const char *inputs[] = { o->closure, o->registration, o->idbloader,
 				 o->uboot_itb, o->uboot_rockchip };
 
-	return output_check(o->output, inputs, sizeof(inputs) / sizeof(*inputs),
-			    &b->e);
+	return deliver_check(&b->dl, inputs, sizeof(inputs) / sizeof(*inputs),
+			     &b->e);
 }
 
 static int open_output(struct build *b)
 {
-	return output_open(&b->out, b->o->output, 0, b->o->tempfile,
-			   b->o->user, &b->e);
+	return deliver_open(&b->dl, &b->e);
+}
+
+/* The image is complete: compressed, mapped, published. */
+static int finish_output(struct build *b)
+{
+	const char *kind = compress_kind_name(b->dl.kind);
+	struct deliver_stats st;
+
+	if (b->dl.kind == COMPRESS_ZSTD)
+		say(b, MKR2SIMG_LOG_INFO, "compressing to zstd (%u threads)",
+		    deliver_workers(&b->dl));
+	else if (b->dl.kind != COMPRESS_NONE)
+		say(b, MKR2SIMG_LOG_INFO, "compressing to %s", kind);
+	if (deliver_finish(&b->dl, b->layout.image_size, &st, &b->e))
+		return -1;
+	if (b->o->bmap)
+		say(b, MKR2SIMG_LOG_INFO, "%s: %llu MiB of the %llu MiB image "
+		    "to write", b->o->bmap,
+		    (unsigned long long)(st.mapped_bytes >> 20),
+		    (unsigned long long)(b->layout.image_size >> 20));
+	if (b->dl.kind != COMPRESS_NONE)
+		say(b, MKR2SIMG_LOG_INFO, "%s: %llu MiB of %s", b->o->output,
+		    (unsigned long long)(st.output_bytes >> 20), kind);
+	return 0;
 }
 
 static int fail_write(struct build *b, int err)
@@ -588,9 +613,9 @@ static int write_gpt(struct build *b)
 		 l->root_start, l->root_size, IMAGE_ROOT_LABEL);
 	if (gpt_encode(&d, primary, backup, &b->e))
 		return -1;
-	err = mk_pwrite_all(b->out.fd, primary, sizeof(primary), 0);
+	err = mk_pwrite_all(b->dl.image.fd, primary, sizeof(primary), 0);
 	if (!err)
-		err = mk_pwrite_all(b->out.fd, backup, sizeof(backup),
+		err = mk_pwrite_all(b->dl.image.fd, backup, sizeof(backup),
 				       l->image_size - sizeof(backup));
 	return err ? fail_write(b, err) : 0;
 }
@@ -606,7 +631,7 @@ static int copy_blob(struct build *b, const struct layout_blob *blob,
 		return mk_fail_errno(&b->e, errno, "%s %s", blob->option,
 				     blob->path);
 	while (!err && (n = mk_read_full(in, buf, BLOB_CHUNK)) > 0) {
-		err = mk_pwrite_all(b->out.fd, buf, (size_t)n,
+		err = mk_pwrite_all(b->dl.image.fd, buf, (size_t)n,
 				       blob->offset + done);
 		done += (uint64_t)n;
 	}
@@ -638,7 +663,7 @@ static int write_raw_area(struct build *b)
 	for (; rc == 0 && at < b->layout.boot_start; at += BLOB_CHUNK) {
 		uint64_t n = b->layout.boot_start - at;
 
-		err = mk_pwrite_all(b->out.fd, buf, n < BLOB_CHUNK ? n : BLOB_CHUNK,
+		err = mk_pwrite_all(b->dl.image.fd, buf, n < BLOB_CHUNK ? n : BLOB_CHUNK,
 				    at);
 		rc = err ? fail_write(b, err) : 0;
 	}
@@ -672,7 +697,7 @@ static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 	say(b, MKR2SIMG_LOG_INFO, "writing %s (%llu MiB)", label,
 	    (unsigned long long)(size >> 20));
 	/* libext2fs opens the image by name: the unnamed file's is fd_path. */
-	if (ext4fs_write(b->out.fd_path, b->out.fd, &spec, tree,
+	if (ext4fs_write(b->dl.image.fd_path, b->dl.image.fd, &spec, tree,
 			 is_root && b->dedup ? &links : NULL, st, &why))
 		return mk_fail(&b->e, "%s: partition %s: %s", b->o->output,
 			       label, why.msg);
@@ -684,7 +709,7 @@ static int write_image(struct build *b)
 	const struct mk_layout *l = &b->layout;
 	struct ext4fs_stats boot, root;
 
-	if (ftruncate(b->out.fd, (off_t)l->image_size) != 0)
+	if (ftruncate(b->dl.image.fd, (off_t)l->image_size) != 0)
 		return fail_write(b, errno);
 	if (write_gpt(b) || write_raw_area(b) ||
 	    write_fs(b, b->boot_tree, IMAGE_BOOT_LABEL, b->ids.boot_fs_uuid,
@@ -711,7 +736,7 @@ static int run(struct build *b)
 	if (build_root_tree(b) || survey_root(b) || build_boot_tree(b) ||
 	    plan_sizes(b) || derive_ids(b))
 		return -1;
-	if (write_image(b) || output_publish(&b->out, &b->e))
+	if (write_image(b) || finish_output(b))
 		return -1;
 	return 0;
 }
@@ -725,13 +750,13 @@ int mkr2simg_build(const struct mkr2simg_options *o,
 
 	memset(&b, 0, sizeof(b));
 	b.o = o;
-	b.out.fd = b.out.dir_fd = -1;
+	deliver_init(&b.dl, o);
 	b.sum = summary ? summary : &ignored;
 	memset(b.sum, 0, sizeof(*b.sum));
 	rc = run(&b);
 	if (rc && err && errlen)
 		mk_err_fit(b.e.msg, err, errlen);
-	output_discard(&b.out);
+	deliver_discard(&b.dl);
 	fst_free(b.root_tree);
 	fst_free(b.boot_tree);
 	free(b.conf);

@@ -1,11 +1,11 @@
 /*
  * image.h - the whole image, start to finish (behind mkr2simg_build).
  *
- * Owns: the order of the steps, the temporary output file and its
- * rename or removal, the two trees (/boot and the root filesystem), the
- * digest of inputs that seeds every identifier, and writing the
+ * Owns: the order of the steps, the two trees (/boot and the root
+ * filesystem), the digest of inputs that seeds every identifier, and writing the
  * partition table and bootloaders.  Does not own any on-disk format
- * itself: gpt.c, ext4fs.c and extlinux.c do.
+ * itself: gpt.c, ext4fs.c and extlinux.c do; nor the output files
+ * (deliver.c, output.c).
  */
 #ifndef MK_IMAGE_H
 #define MK_IMAGE_H

@@ -61,6 +61,19 @@ struct mkr2simg_options {
 				       default environment's addresses */
 	int64_t source_date_epoch;  /* -1: unset; filesystem times */
 
+	/*
+	 * OUTPUT ending in ".zst" is written as one zstd stream, in ".gz"
+	 * as one gzip stream, of the plain image (which is first written to
+	 * an unnamed scratch file in OUTPUT's folder); the bytes depend on
+	 * the image only.  `threads`: zstd's workers, 0 = every online CPU
+	 * (the stream is the same for any number).
+	 */
+	unsigned threads;
+	const char *bmap;           /* NULL, or a bmaptool block map (format
+				       2.0, SHA-256) of the plain image to
+				       write: published with OUTPUT, both or
+				       neither */
+
 	/* Called for every message below `log_level`; may be NULL. */
 	void (*log)(void *user, enum mkr2simg_log_level level, const char *msg);
 	enum mkr2simg_log_level log_level;

@@ -16,6 +16,9 @@
 #define TEMP_SUFFIX "XXXXXX"
 #define LINK_TRIES 100
 
+const struct output_role output_image = { "OUTPUT", "image" };
+const struct output_role output_bmap = { "--bmap", "bmap" };
+
 /* ---- checks ----------------------------------------------------- */
 
 static int split_path(const char *path, char **dir, char **base)
@@ -33,28 +36,29 @@ static int split_path(const char *path, char **dir, char **base)
 	return *dir && *base ? 0 : -1;
 }
 
-static int check_folder(const char *path, const char *dir, const char *base,
-			struct mk_err *e)
+static int check_folder(const char *path, const struct output_role *role,
+			const char *dir, const char *base, struct mk_err *e)
 {
 	struct stat st;
 
 	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
-		return mk_fail(e, "%s: OUTPUT must name a file", path);
+		return mk_fail(e, "%s: %s must name a file", path, role->option);
 	if (stat(dir, &st) != 0)
-		return mk_fail_errno(e, errno, "%s: cannot create the image in "
-				     "its folder %s", path, dir);
+		return mk_fail_errno(e, errno, "%s: cannot create the %s in "
+				     "its folder %s", path, role->noun, dir);
 	if (!S_ISDIR(st.st_mode))
-		return mk_fail(e, "%s: cannot create the image in its folder: "
-			       "%s is a %s", path, dir, mk_file_kind(st.st_mode));
+		return mk_fail(e, "%s: cannot create the %s in its folder: "
+			       "%s is a %s", path, role->noun, dir,
+			       mk_file_kind(st.st_mode));
 	if (access(dir, W_OK | X_OK) != 0)
-		return mk_fail_errno(e, errno, "%s: cannot create the image in "
-				     "its folder %s", path, dir);
+		return mk_fail_errno(e, errno, "%s: cannot create the %s in "
+				     "its folder %s", path, role->noun, dir);
 	return 0;
 }
 
-static int check_not_input(const char *path, const struct stat *st,
-			   const char *const *inputs, size_t ninputs,
-			   struct mk_err *e)
+static int check_not_input(const char *path, const struct output_role *role,
+			   const struct stat *st, const char *const *inputs,
+			   size_t ninputs, struct mk_err *e)
 {
 	struct stat in;
 	size_t i;
@@ -64,14 +68,21 @@ static int check_not_input(const char *path, const struct stat *st,
 			continue;
 		if (stat(inputs[i], &in) == 0 && in.st_dev == st->st_dev &&
 		    in.st_ino == st->st_ino)
-			return mk_fail(e, "%s: is the input %s; OUTPUT must be "
-				       "another file", path, inputs[i]);
+			return mk_fail(e, "%s: is the input %s; %s must be "
+				       "another file", path, inputs[i],
+				       role->option);
 	}
 	return 0;
 }
 
 int output_check(const char *path, const char *const *inputs, size_t ninputs,
 		 struct mk_err *e)
+{
+	return output_check_as(path, &output_image, inputs, ninputs, e);
+}
+
+int output_check_as(const char *path, const struct output_role *role,
+		    const char *const *inputs, size_t ninputs, struct mk_err *e)
 {
 	char *dir = NULL, *base = NULL;
 	struct stat st;
@@ -80,7 +91,7 @@ int output_check(const char *path, const char *const *inputs, size_t ninputs,
 	if (split_path(path, &dir, &base))
 		rc = mk_fail(e, "out of memory");
 	else
-		rc = check_folder(path, dir, base, e);
+		rc = check_folder(path, role, dir, base, e);
 	free(dir);
 	free(base);
 	if (rc)
@@ -88,10 +99,41 @@ int output_check(const char *path, const char *const *inputs, size_t ninputs,
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? 0 : mk_fail_errno(e, errno, "%s", path);
 	if (!S_ISREG(st.st_mode))
-		return mk_fail(e, "%s: is a %s; OUTPUT must be a new name or a "
+		return mk_fail(e, "%s: is a %s; %s must be a new name or a "
 			       "regular file, which mkr2simg replaces", path,
-			       mk_file_kind(st.st_mode));
-	return check_not_input(path, &st, inputs, ninputs, e);
+			       mk_file_kind(st.st_mode), role->option);
+	return check_not_input(path, role, &st, inputs, ninputs, e);
+}
+
+/* Whether `a` and `b` name one file: the same name in the same folder,
+ * or one existing file (hardlinks too). */
+static int same_file(const char *a, const char *b)
+{
+	char *da = NULL, *ba = NULL, *db = NULL, *bb = NULL;
+	struct stat sa, sb;
+	int same = 0;
+
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	if (split_path(a, &da, &ba) == 0 && split_path(b, &db, &bb) == 0 &&
+	    strcmp(ba, bb) == 0 && stat(da, &sa) == 0 && stat(db, &sb) == 0)
+		same = sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	free(da);
+	free(ba);
+	free(db);
+	free(bb);
+	return same;
+}
+
+int output_check_distinct(const char *path, const struct output_role *role,
+			  const char *other,
+			  const struct output_role *other_role,
+			  struct mk_err *e)
+{
+	if (same_file(path, other))
+		return mk_fail(e, "%s: is also %s; %s must be another file",
+			       path, other_role->option, role->option);
+	return 0;
 }
 
 /* ---- the file being written --------------------------------------- */
@@ -126,6 +168,12 @@ static void remove_stale(int dir_fd)
 	closedir(d);
 }
 
+/* The name of a temporary (out->temp is a path) within the folder. */
+static const char *temp_name(const struct mk_output *out)
+{
+	return strrchr(out->temp, '/') + 1;
+}
+
 static int open_named(struct mk_output *out, struct mk_err *e)
 {
 	if (asprintf(&out->temp, "%s/%s%s", out->dir, OUTPUT_TEMP_PREFIX,
@@ -137,8 +185,8 @@ static int open_named(struct mk_output *out, struct mk_err *e)
 	if (out->fd < 0) {
 		free(out->temp);
 		out->temp = NULL;
-		return mk_fail_errno(e, errno, "%s: cannot create the image in "
-				     "its folder", out->path);
+		return mk_fail_errno(e, errno, "%s: cannot create the %s in "
+				     "its folder", out->path, out->role->noun);
 	}
 	flock(out->fd, LOCK_EX); /* ours: not stale while we run */
 	if (out->tempfile)
@@ -159,7 +207,8 @@ static int open_file(struct mk_output *out, int flags, struct mk_err *e)
 		}
 		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
 			return mk_fail_errno(e, errno, "%s: cannot create the "
-					     "image in its folder", out->path);
+					     "%s in its folder", out->path,
+					     out->role->noun);
 	}
 	return open_named(out, e);
 }
@@ -168,8 +217,18 @@ int output_open(struct mk_output *out, const char *path, int flags,
 		void (*tempfile)(void *user, const char *path), void *user,
 		struct mk_err *e)
 {
+	return output_open_as(out, path, &output_image, flags, tempfile, user,
+			      e);
+}
+
+int output_open_as(struct mk_output *out, const char *path,
+		   const struct output_role *role, int flags,
+		   void (*tempfile)(void *user, const char *path), void *user,
+		   struct mk_err *e)
+{
 	memset(out, 0, sizeof(*out));
 	out->path = path;
+	out->role = role;
 	out->fd = out->dir_fd = -1;
 	out->tempfile = tempfile;
 	out->user = user;
@@ -177,14 +236,43 @@ int output_open(struct mk_output *out, const char *path, int flags,
 		return mk_fail(e, "out of memory");
 	out->dir_fd = open(out->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (out->dir_fd < 0)
-		return mk_fail_errno(e, errno, "%s: cannot create the image in "
-				     "its folder", path);
+		return mk_fail_errno(e, errno, "%s: cannot create the %s in "
+				     "its folder", path, role->noun);
 	remove_stale(out->dir_fd);
 	if (open_file(out, flags, e))
 		return -1;
 	snprintf(out->fd_path, sizeof(out->fd_path), "/proc/self/fd/%d",
 		 out->fd);
 	return 0;
+}
+
+int output_open_scratch(struct mk_output *out, const struct mk_output *beside,
+			struct mk_err *e)
+{
+	memset(out, 0, sizeof(*out));
+	out->path = beside->path;
+	out->role = beside->role;
+	out->fd = -1;
+	out->dir_fd = dup(beside->dir_fd);
+	if (out->dir_fd < 0 || !(out->dir = strdup(beside->dir)))
+		return mk_fail_errno(e, errno, "%s: cannot create a scratch "
+				     "file in its folder", out->path);
+	if (open_file(out, 0, e))
+		return -1;
+	if (out->temp) { /* no O_TMPFILE: the open file needs no name */
+		unlinkat(out->dir_fd, temp_name(out), 0);
+		free(out->temp);
+		out->temp = NULL;
+	}
+	snprintf(out->fd_path, sizeof(out->fd_path), "/proc/self/fd/%d",
+		 out->fd);
+	return 0;
+}
+
+void output_announce(const struct mk_output *out)
+{
+	if (out->temp && out->tempfile)
+		out->tempfile(out->user, out->temp);
 }
 
 /* ---- publishing --------------------------------------------------- */
@@ -200,12 +288,6 @@ static int link_unnamed(struct mk_output *out, const char *name)
 	/* Without /proc: needs CAP_DAC_READ_SEARCH. */
 	return linkat(out->fd, "", out->dir_fd, name, AT_EMPTY_PATH) == 0 ? 0
 									  : errno;
-}
-
-/* The name of a temporary (out->temp is a path) within the folder. */
-static const char *temp_name(const struct mk_output *out)
-{
-	return strrchr(out->temp, '/') + 1;
 }
 
 /* Links the unnamed file under a fresh temporary name in the folder
@@ -268,7 +350,8 @@ int output_publish(struct mk_output *out, struct mk_err *e)
 		err = place(out);
 	if (err)
 		return mk_fail_errno(e, err, "%s: cannot move the finished "
-				     "image into place", out->path);
+				     "%s into place", out->path, out->role->noun);
+	out->published = 1;
 	free(out->temp);
 	out->temp = NULL;
 	if (out->tempfile)
@@ -277,6 +360,13 @@ int output_publish(struct mk_output *out, struct mk_err *e)
 		return mk_fail_errno(e, errno, "%s: cannot make its folder "
 				     "durable", out->path);
 	return 0;
+}
+
+void output_unpublish(struct mk_output *out)
+{
+	if (out->published && unlinkat(out->dir_fd, out->base, 0) == 0)
+		fsync(out->dir_fd);
+	out->published = 0;
 }
 
 void output_discard(struct mk_output *out)
