@@ -213,7 +213,7 @@ in
       system.build.sdImage = import ./make-sd-image.nix {
         mkr2simg = cfg.package;
         shell = "${buildPkgs.bash}/bin/bash";
-        path = [ buildPkgs.coreutils buildPkgs.jq ] ++ lib.optional compress buildPkgs.zstd;
+        path = [ buildPkgs.coreutils buildPkgs.jq ];
         system = buildPkgs.stdenv.hostPlatform.system;
         toplevel = config.system.build.toplevel;
         inherit (cfg) storePaths uboot dtb bootSize rootSize rootHeadroom seed dedup;

@@ -15,7 +15,7 @@
 #    here (host tools in place of pkgs), it equals mkr2simg run by hand
 #    with the options the module derives (boot.loader.timeout, the device
 #    tree, sizes, the U-Boot package's files, storePaths), zstd-compressed
-#    by default, named by image.fileName;
+#    by default, named by image.fileName, its bmap beside it;
 #  - boot.postBootCommands runs the first-boot script, which wraps
 #    first-boot.sh and runs;
 #  - flake.nix: overlays.default, packages.<system>.{mkr2simg, default},
@@ -95,6 +95,10 @@ if [ "$zstd" = true ]; then
 else
 	cp --sparse=always "$out/sd-image/$name" "$W/module.img"
 fi
+bmap=$out/sd-image/${name%.img*}.bmap
+[ -f "$bmap" ] || fail "no bmap $bmap beside the image"
+grep -qx "file bmap $bmap" "$out/nix-support/hydra-build-products" ||
+	fail "hydra-build-products: $(cat "$out/nix-support/hydra-build-products")"
 grep -qx "file sd-image $out/sd-image/$name" "$out/nix-support/hydra-build-products" ||
 	fail "hydra-build-products: $(cat "$out/nix-support/hydra-build-products")"
 grep -q -- '-r2s-nix-test-extra$' "$ci/store-paths" || fail "mkr2simg.sdImage.storePaths did not reach the closure"
