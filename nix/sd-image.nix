@@ -186,7 +186,7 @@ in
   };
 
   config = mkMerge [
-    # The R2S: whatever makes the card.
+    # The R2S, whichever module makes the card.
     {
       mkr2simg.sdImage.storePaths = [ config.system.build.toplevel ];
       boot.loader.grub.enable = mkDefault false;
