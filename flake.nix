@@ -11,26 +11,31 @@
       systems = [ "x86_64-linux" "aarch64-linux" ];
       forAllSystems = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
 
-      # What an R2S user adds to their configuration (see README).
-      example = nixpkgs.lib.nixosSystem {
-        modules = [
-          self.nixosModules.sd-image
-          {
-            nixpkgs.hostPlatform = "aarch64-linux";
-            boot.kernelParams = [ "console=ttyS2,1500000" ];
-            system.stateVersion = "25.05";
-          }
-        ];
+      # The template's flake (nix/template: what `nix flake init -t` gives
+      # a user) with this flake as its mkr2simg: the example R2S system and
+      # its image for each build machine.
+      example = (import ./nix/template/flake.nix).outputs {
+        self = example;
+        inherit nixpkgs;
+        mkr2simg = self;
       };
     in
     {
       packages = forAllSystems (pkgs: rec {
-        mkr2simg = pkgs.callPackage ./nix/package.nix { };
+        mkr2simg = import ./nix/call-package.nix pkgs;
         default = mkr2simg;
+        # nix build .#sdImage: the example's card, natively on aarch64-linux,
+        # cross-compiled (mkr2simg running natively) on x86_64-linux.
+        sdImage = example.packages.${pkgs.stdenv.hostPlatform.system}.sdImage;
       });
 
-      overlays.default = final: _prev: {
-        mkr2simg = final.callPackage ./nix/package.nix { };
+      overlays.default = final: prev: {
+        mkr2simg = import ./nix/call-package.nix final;
+      };
+
+      templates.default = {
+        path = ./nix/template;
+        description = "NixOS on a NanoPi R2S: configuration.nix and nix build .#sdImage (x86_64-linux or aarch64-linux)";
       };
 
       # An attribute set with `imports` rather than the bare path, so that
@@ -42,15 +47,15 @@
       # derivation (see nix/make-sd-image.nix for the arguments).
       lib.makeSdImage = import ./nix/make-sd-image.nix;
 
-      # nix build .#nixosConfigurations.r2s-example.config.system.build.sdImage
-      nixosConfigurations.r2s-example = example;
+      nixosConfigurations.r2s-example = example.nixosConfigurations.r2s;
+      nixosConfigurations.r2s-example-cross = example.nixosConfigurations.r2s-cross;
 
       checks = forAllSystems (pkgs: {
         # Builds mkr2simg and runs its unit tests.
         mkr2simg = self.packages.${pkgs.stdenv.hostPlatform.system}.mkr2simg;
         # Evaluates the module (the image derivation) without building it.
         sd-image-eval = pkgs.writeText "r2s-sd-image-drv-path"
-          (builtins.unsafeDiscardStringContext example.config.system.build.sdImage.drvPath);
+          (builtins.unsafeDiscardStringContext self.packages.${pkgs.stdenv.hostPlatform.system}.sdImage.drvPath);
       });
     };
 }

@@ -8,7 +8,7 @@
 #   import ./make-sd-image.nix {
 #     mkr2simg = pkgs.buildPackages.mkr2simg;   # runs on the build machine
 #     shell = "${pkgs.buildPackages.bash}/bin/bash";
-#     path = with pkgs.buildPackages; [ coreutils jq zstd ];
+#     path = with pkgs.buildPackages; [ coreutils jq ];
 #     toplevel = config.system.build.toplevel;
 #     uboot = myUboot;   # idbloader.img + u-boot.itb, or u-boot-rockchip.bin
 #   }
@@ -17,7 +17,8 @@
 #  - closure info (unless `closureInfo` is given): __structuredAttrs +
 #    exportReferencesGraph over toplevel ++ storePaths; jq turns Nix's JSON
 #    into store-paths and registration exactly like nixpkgs' closureInfo;
-#  - the image: mkr2simg --toplevel T --registration R ... store-paths IMG.
+#  - the image: mkr2simg --toplevel T --registration R ... --bmap BMAP
+#    store-paths IMG[.zst], compressed (when asked) and mapped in one pass.
 # The returned image derivation has `closureInfo` as an attribute.
 {
   # mkr2simg package (bin/mkr2simg) for the machine that builds the image.
@@ -33,7 +34,7 @@
 , # Interpreter of the builders: a POSIX shell, e.g. "${bash}/bin/bash".
   shell
 , # Packages (or prefixes) whose bin/ holds what the builders run:
-  # coreutils (mkdir) and jq; zstd as well when `compress` is on.
+  # coreutils (mkdir) and jq.
   path
 , # U-Boot package with idbloader.img and u-boot.itb, or with
   # u-boot-rockchip.bin (chosen at build time, the pair first) ...
@@ -53,7 +54,8 @@
 , dedup ? true          # hardlink identical files
 , # zstd-compress the image (the file gets a .zst suffix).
   compress ? false
-, # File name of the image inside $out/sd-image; also the derivation name.
+, # File name of the image inside $out/sd-image (without .zst); the bmap
+  # beside it is named without .img: "x.img" -> x.img[.zst] and x.bmap.
   imageName ? "nixos-r2s-sd-image.img"
 , # Timestamps inside the file systems (1: like the files in /nix/store;
   # null: mkr2simg's default).

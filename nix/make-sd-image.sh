@@ -1,9 +1,13 @@
 # Builder of make-sd-image.nix's image derivation (POSIX sh, run as
 # `SHELL -eu make-sd-image.sh`).  All inputs are environment variables set
-# by make-sd-image.nix; empty means "not given".  Runs mkr2simg once and
+# by make-sd-image.nix; empty means "not given".  Runs mkr2simg once, which
+# writes the image compressed or not and its bmap in the same pass, and
 # leaves in $out only
 #   sd-image/$imageName[.zst]           the image (sparse unless compressed)
-#   nix-support/hydra-build-products    "file sd-image <path>" for Hydra
+#   sd-image/<name>.bmap                its bmaptool block map (<name>:
+#                                       $imageName without .img)
+#   nix-support/hydra-build-products    "file sd-image <image>" and
+#                                       "file bmap <bmap>" for Hydra
 #   nix-support/system                  the system the image was built on
 # shellcheck shell=sh disable=SC2154  # the inputs are environment variables
 set -u
@@ -45,17 +49,18 @@ fi
 [ -n "$seed" ] && set -- "$@" --seed "$seed"
 [ -n "$dedup" ] || set -- "$@" --no-dedup
 
-mkdir -p "$out/sd-image" "$out/nix-support"
+# mkr2simg compresses an OUTPUT ending in .zst itself (the same bytes for
+# any number of threads); NIX_BUILD_CORES 0 means all, mkr2simg's default.
 img=$out/sd-image/$imageName
+[ -n "$compress" ] && img=$img.zst
+bmap=$out/sd-image/${imageName%.img}.bmap
+[ "$bmap" != "$img" ] || die "imageName '$imageName' is the name of its own bmap"
+set -- "$@" --bmap "$bmap"
+[ "${NIX_BUILD_CORES:-0}" -gt 0 ] && set -- "$@" --threads "$NIX_BUILD_CORES"
 
+mkdir -p "$out/sd-image" "$out/nix-support"
 # SOURCE_DATE_EPOCH is in the environment (make-sd-image.nix sets it).
 "$mkr2simg/bin/mkr2simg" "$@" "$closureInfo/store-paths" "$img"
 
-if [ -n "$compress" ]; then
-    # zstd's output does not depend on the number of threads (-T).
-    zstd -q -T"${NIX_BUILD_CORES:-1}" --rm "$img"
-    img=$img.zst
-fi
-
-echo "file sd-image $img" > "$out/nix-support/hydra-build-products"
+printf 'file sd-image %s\nfile bmap %s\n' "$img" "$bmap" > "$out/nix-support/hydra-build-products"
 echo "$buildSystem" > "$out/nix-support/system"

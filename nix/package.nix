@@ -1,4 +1,6 @@
 # mkr2simg as a nixpkgs package:  pkgs.callPackage ./package.nix { }
+# (call-package.nix does that, with `xxhash` for nixpkgs older than its
+# rename from `xxHash`)
 #
 # Builds the library (libmkr2simg.so), the header (include/mkr2simg.h), the
 # pkg-config file (lib/pkgconfig/mkr2simg.pc) and the command
@@ -12,7 +14,7 @@
 , e2fsprogs
 , libuuid
 , zlib
-, xxHash
+, xxhash
 , cmocka
 }:
 
@@ -53,7 +55,7 @@ stdenv.mkDerivation {
   nativeBuildInputs = [ meson ninja pkg-config ];
   # cmocka is a build input, not a check input: tests/meson.build asks for it
   # at configure time.
-  buildInputs = [ e2fsprogs libuuid zlib xxHash cmocka ];
+  buildInputs = [ e2fsprogs libuuid zlib xxhash cmocka ];
 
   # The project defaults to werror=true for its own CI; a newer compiler in
   # nixpkgs must not turn a new warning into a failed build for users.

@@ -4,18 +4,41 @@
 #
 #   nix build .#nixosConfigurations.<host>.config.system.build.sdImage
 #
-# The options follow nixpkgs' sdImage.* (nixos/modules/installer/sd-card/
-# sd-image.nix), which this module replaces: do not import both.  On the
-# first boot the system grows the root partition and file system to the
-# card, registers the image's store and creates the system profile (see
+# and, where NixOS has image variants (25.05: nixos/modules/image/
+# images.nix), as the variant `r2s` (system.build.images.r2s):
+#
+#   nixos-rebuild build-image --image-variant r2s --flake .#<host>
+#
+# Its options are mkr2simg.sdImage.*, a namespace of its own: nixpkgs'
+# sd-image.nix declares sdImage.*, and 25.05's image variants import that
+# module into every configuration's `sd-card` variant, where the same
+# names would be declared twice.  The file is named with nixpkgs' image.*
+# options (image/file-options.nix; on older NixOS this module declares
+# them, image-file-options.nix).  When nixpkgs' sd-image.nix is part of the
+# configuration -- in the sd-card variant -- that module owns the card:
+# this one then only sets the R2S's boot loader and device tree.
+#
+# On the first boot the system grows the root partition and file system to
+# the card, registers the image's store and creates the system profile (see
 # first-boot.sh); from then on nixos-rebuild manages /boot through
 # boot.loader.generic-extlinux-compatible.
-{ config, lib, pkgs, ... }:
+{ config, lib, options, pkgs, modulesPath, ... }:
 
 let
-  inherit (lib) literalExpression mkDefault mkOption types;
+  inherit (lib) literalExpression mkDefault mkIf mkMerge mkOption types;
 
-  cfg = config.sdImage;
+  cfg = config.mkr2simg.sdImage;
+
+  # image.baseName, .extension, .fileName, .filePath: nixpkgs' declarations
+  # where NixOS has them (imported by path, so the same module as the one
+  # nixpkgs' image modules import), else the same options from here.
+  nixpkgsFileOptions = modulesPath + "/image/file-options.nix";
+  fileOptions =
+    if builtins.pathExists nixpkgsFileOptions then nixpkgsFileOptions else ./image-file-options.nix;
+
+  # nixpkgs' installer/sd-card/sd-image.nix is in this configuration (its
+  # sd-card image variant, or imported by hand): it makes the card.
+  nixpkgsSdImage = options ? sdImage.populateRootCommands;
 
   # Size options: what mkr2simg takes ("512M", "2G") or bytes.
   size = types.either types.str types.ints.unsigned;
@@ -46,12 +69,17 @@ let
 
   # mkr2simg and the builders' tools run on the build machine.
   buildPkgs = pkgs.buildPackages;
+
+  # The file name decides whether the image is compressed.
+  compress = lib.hasSuffix ".zst" config.image.fileName;
 in
 {
-  options.sdImage = {
+  imports = [ fileOptions ];
+
+  options.mkr2simg.sdImage = {
     package = mkOption {
       type = types.package;
-      default = buildPkgs.mkr2simg or (buildPkgs.callPackage ./package.nix { });
+      default = buildPkgs.mkr2simg or (import ./call-package.nix buildPkgs);
       defaultText = literalExpression "pkgs.buildPackages.mkr2simg (this flake's package)";
       description = "The mkr2simg package that writes the image (runs on the build machine).";
     };
@@ -95,7 +123,7 @@ in
       default = "auto";
       description = ''
         Size of the root partition (NIXOS_SD) in the image: "auto" (the
-        store plus {option}`sdImage.rootHeadroom`) or a size.  The first
+        store plus {option}`mkr2simg.sdImage.rootHeadroom`) or a size.  The first
         boot grows it to the card either way.
       '';
     };
@@ -139,23 +167,12 @@ in
       type = types.bool;
       default = true;
       description = ''
-        Whether the image is compressed with {command}`zstd` (the file
-        gets a .zst suffix).  Uncompressed images stay sparse in the local
-        store, but copying them between stores writes every zero.
+        Whether the image is compressed with {command}`zstd`: sets
+        {option}`image.extension` to "img.zst" (else "img").  The image
+        file's name, {option}`image.fileName`, decides: one ending in .zst
+        is compressed.  Uncompressed images stay sparse in the local store,
+        but copying them between stores writes every zero.
       '';
-    };
-
-    imageBaseName = mkOption {
-      type = types.str;
-      default = "nixos-r2s-sd-image";
-      description = "Prefix of the name of the generated image file.";
-    };
-
-    imageName = mkOption {
-      type = types.str;
-      default = "${cfg.imageBaseName}-${config.system.nixos.label}-${pkgs.stdenv.hostPlatform.system}.img";
-      defaultText = literalExpression ''"''${config.sdImage.imageBaseName}-''${config.system.nixos.label}-''${pkgs.stdenv.hostPlatform.system}.img"'';
-      description = "Name of the generated image file (\".zst\" is added when compressed).";
     };
 
     expandOnBoot = mkOption {
@@ -168,44 +185,61 @@ in
     };
   };
 
-  config = {
-    sdImage.storePaths = [ config.system.build.toplevel ];
+  config = mkMerge [
+    # The R2S, whichever module makes the card.
+    {
+      mkr2simg.sdImage.storePaths = [ config.system.build.toplevel ];
+      boot.loader.grub.enable = mkDefault false;
+      boot.loader.generic-extlinux-compatible.enable = mkDefault true;
+      hardware.deviceTree.name = mkDefault "rockchip/rk3328-nanopi-r2s.dtb";
+    }
 
-    # The labels mkr2simg gives the two file systems.
-    fileSystems."/" = {
-      device = mkDefault "/dev/disk/by-label/NIXOS_SD";
-      fsType = mkDefault "ext4";
-    };
-    fileSystems."/boot" = {
-      device = mkDefault "/dev/disk/by-label/NIXOS_BOOT";
-      fsType = mkDefault "ext4";
-    };
+    # The card this module makes.
+    (mkIf (!nixpkgsSdImage) {
+      # The labels mkr2simg gives the two file systems.
+      fileSystems."/" = {
+        device = mkDefault "/dev/disk/by-label/NIXOS_SD";
+        fsType = mkDefault "ext4";
+      };
+      fileSystems."/boot" = {
+        device = mkDefault "/dev/disk/by-label/NIXOS_BOOT";
+        fsType = mkDefault "ext4";
+      };
 
-    boot.loader.grub.enable = mkDefault false;
-    boot.loader.generic-extlinux-compatible.enable = mkDefault true;
-    hardware.deviceTree.name = mkDefault "rockchip/rk3328-nanopi-r2s.dtb";
+      image.baseName = mkDefault "nixos-r2s-sd-image-${config.system.nixos.label}-${pkgs.stdenv.hostPlatform.system}";
+      image.extension = if cfg.compressImage then "img.zst" else "img";
+      image.filePath = "sd-image/${config.image.fileName}";
 
-    system.build.sdImage = import ./make-sd-image.nix {
-      mkr2simg = cfg.package;
-      shell = "${buildPkgs.bash}/bin/bash";
-      path = [ buildPkgs.coreutils buildPkgs.jq ] ++ lib.optional cfg.compressImage buildPkgs.zstd;
-      system = buildPkgs.stdenv.hostPlatform.system;
-      toplevel = config.system.build.toplevel;
-      storePaths = cfg.storePaths;
-      inherit (cfg) uboot dtb bootSize rootSize rootHeadroom seed dedup imageName;
-      # null: wait for a choice, as NixOS's extlinux builder writes it
-      timeout = if config.boot.loader.timeout == null then "none" else config.boot.loader.timeout;
-      compress = cfg.compressImage;
-    };
+      system.build.sdImage = import ./make-sd-image.nix {
+        mkr2simg = cfg.package;
+        shell = "${buildPkgs.bash}/bin/bash";
+        path = [ buildPkgs.coreutils buildPkgs.jq ];
+        system = buildPkgs.stdenv.hostPlatform.system;
+        toplevel = config.system.build.toplevel;
+        inherit (cfg) storePaths uboot dtb bootSize rootSize rootHeadroom seed dedup;
+        # null: wait for a choice, as NixOS's extlinux builder writes it
+        timeout = if config.boot.loader.timeout == null then "none" else config.boot.loader.timeout;
+        imageName = lib.removeSuffix ".zst" config.image.fileName;
+        inherit compress;
+      };
 
-    boot.postBootCommands = ''
-      # On the first boot: grow / to the card, register the image's store,
-      # create the system profile (once: first-boot.sh removes the
-      # registration when done).
-      if [ -f /nix-path-registration ]; then
-        ${firstBoot} ${lib.optionalString (!cfg.expandOnBoot) "--no-grow"} ||
-          echo "r2s-first-boot failed; it runs again on the next boot" >&2
-      fi
-    '';
-  };
+      boot.postBootCommands = ''
+        # On the first boot: grow / to the card, register the image's store,
+        # create the system profile (once: first-boot.sh removes the
+        # registration when done).
+        if [ -f /nix-path-registration ]; then
+          ${firstBoot} ${lib.optionalString (!cfg.expandOnBoot) "--no-grow"} ||
+            echo "r2s-first-boot failed; it runs again on the next boot" >&2
+        fi
+      '';
+    })
+
+    # The image variant `r2s` where NixOS has them (25.05), the same image:
+    # `nixos-rebuild build-image --image-variant r2s`.
+    (lib.optionalAttrs (options ? image.modules) {
+      image.modules.r2s = { config, ... }: {
+        system.build.image = config.system.build.sdImage;
+      };
+    })
+  ];
 }

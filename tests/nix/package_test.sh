@@ -2,10 +2,12 @@
 # package_test.sh MKR2SIMG
 #
 # Builds flake.nix's packages.<system>.mkr2simg -- nix/package.nix through
-# the flake's callPackage -- with Nix, with stub-nixpkgs.nix's
+# the flake's callPackage -- with Nix, with stub-nixpkgs/'s
 # stdenv.mkDerivation (Debian's meson, ninja, compiler and libraries in
 # place of nixpkgs'; see there for what that does and does not prove), and
 # checks:
+#  - with nixpkgs' `xxhash` (its `xxHash` alias never touched: the stub's
+#    throws) and with an older nixpkgs' `xxHash` the package is the same;
 #  - package.nix's source filter keeps what meson needs to configure,
 #    build, test and install, and leaves out build trees, nix/, flake.nix;
 #  - its checkPhase runs the unit tests inside a Nix build (where Nix's
@@ -29,8 +31,28 @@ done
 start=$SECONDS
 
 pkg="let
-  flake = (import $SRC/flake.nix).outputs { self = flake; inherit (import $SRC/tests/nix/stub-nixpkgs.nix { }) nixpkgs; };
+  flake = (import $SRC/flake.nix).outputs { self = flake; inherit (import $SRC/tests/nix/stub-nixpkgs { }) nixpkgs; };
 in flake.packages.\${builtins.currentSystem}.mkr2simg"
+
+# ---- xxhash: nixpkgs' new name, the old one where that is all there is ----------------------
+# The default stub is today's nixpkgs: `xxhash`, and `xxHash` an alias that
+# throws when touched (allowAliases = false fails, else it warns).
+pkg_with() { # XXHASH: the flake's package with stub-nixpkgs { xxhash = XXHASH; }
+	echo "let
+  flake = (import $SRC/flake.nix).outputs { self = flake; inherit (import $SRC/tests/nix/stub-nixpkgs { xxhash = \"$1\"; }) nixpkgs; };
+in flake.packages.\${builtins.currentSystem}.mkr2simg"
+}
+drv_new=$(nix-instantiate --eval -E "($(pkg_with renamed)).drvPath" 2>"$W/err") ||
+	{ cat "$W/err" >&2; fail "the package does not evaluate with nixpkgs' xxhash (is the xxHash alias touched?)"; }
+drv_old=$(nix-instantiate --eval -E "($(pkg_with old)).drvPath" 2>"$W/err") ||
+	{ cat "$W/err" >&2; fail "the package does not evaluate with an older nixpkgs' xxHash"; }
+[ "$drv_new" = "$drv_old" ] || fail "xxhash and xxHash give different packages: $drv_new, $drv_old"
+# package.nix itself takes `xxhash` only: the fallback is call-package.nix's
+if nix-instantiate --eval -E "((import $SRC/tests/nix/stub-nixpkgs { xxhash = \"old\"; }).pkgs.callPackage $SRC/nix/package.nix { }).drvPath" \
+	>/dev/null 2>"$W/err"; then
+	fail "package.nix evaluated without xxhash: the old-nixpkgs stub is not old"
+fi
+grep -q "xxhash" "$W/err" || { cat "$W/err" >&2; fail "package.nix without xxhash failed for another reason"; }
 
 # ---- the source ---------------------------------------------------------------------------
 src=$(nix-instantiate --eval --read-write-mode -E "toString ($pkg).src" | tr -d '"')
