@@ -15,6 +15,7 @@
 , libuuid
 , zlib
 , xxhash
+, zstd
 , cmocka
 }:
 
@@ -55,7 +56,7 @@ stdenv.mkDerivation {
   nativeBuildInputs = [ meson ninja pkg-config ];
   # cmocka is a build input, not a check input: tests/meson.build asks for it
   # at configure time.
-  buildInputs = [ e2fsprogs libuuid zlib xxhash cmocka ];
+  buildInputs = [ e2fsprogs libuuid zlib xxhash zstd cmocka ];
 
   # The project defaults to werror=true for its own CI; a newer compiler in
   # nixpkgs must not turn a new warning into a failed build for users.
