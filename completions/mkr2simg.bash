@@ -4,14 +4,15 @@
 # they agree.
 
 _mkr2simg_verbs="build inspect verify"
-_mkr2simg_common="--quiet --verbose --help"
 _mkr2simg_build="--toplevel --registration --store-root --idbloader
 	--uboot-itb --uboot-rockchip --dtb --timeout --boot-size --root-size
 	--root-headroom --seed --no-dedup --no-memory-map-check --bmap
-	--threads --env-offset --env-size --env-redundant-offset --version"
-_mkr2simg_inspect="--json --env-offset --env-size --env-redundant-offset"
+	--threads --env-offset --env-size --env-redundant-offset --quiet
+	--verbose --help --version"
+_mkr2simg_inspect="--json --env-offset --env-size --env-redundant-offset
+	--help"
 _mkr2simg_verify="--toplevel --registration --store-root --idbloader
-	--uboot-itb --uboot-rockchip --dtb --timeout"
+	--uboot-itb --uboot-rockchip --dtb --timeout --quiet --help"
 
 _mkr2simg()
 {
@@ -43,7 +44,7 @@ _mkr2simg()
 
 	if [[ $cur == -* ]]; then
 		local opts=_mkr2simg_$verb
-		COMPREPLY=($(compgen -W "${!opts} $_mkr2simg_common" -- "$cur"))
+		COMPREPLY=($(compgen -W "${!opts}" -- "$cur"))
 	elif [ "$COMP_CWORD" -eq 1 ]; then
 		COMPREPLY=($(compgen -W "$_mkr2simg_verbs" -- "$cur") $(compgen -f -- "$cur"))
 	else
