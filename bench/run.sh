@@ -5,6 +5,7 @@
 #                [--only "mkr2simg pipeline ..."] [--main SCALE] [--seed N]
 #                [--scale-methods "mkr2simg"] [--mkr2simg BIN] [--no-build]
 #                [--results FILE] [--keep-closures] [--no-near]
+#                [--cache "warm cold"]
 #
 # See bench/README.md.  Needs root only for apt-get (missing tools).
 set -euo pipefail
@@ -25,6 +26,7 @@ bin=""
 build=1
 results=""
 near=1
+caches=warm
 ALL_METHODS="mkr2simg mkr2simg-nodedup mkr2simg-zst mkr2simg-then-zstd pipeline mke2fs genimage floor floor-nosync"
 
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
@@ -41,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--no-build) build=0; shift ;;
 	--results) results=$2; shift 2 ;;
 	--no-near) near=0; shift ;;
+	--cache) caches=${2//,/ }; shift 2 ;;
 	-h | --help) usage 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; usage ;;
 	esac
@@ -49,6 +52,12 @@ methods=${only:-$ALL_METHODS}
 for m in $methods $scale_methods; do
 	case " $ALL_METHODS " in *" $m "*) ;; *) echo "run.sh: unknown method $m (have: $ALL_METHODS)" >&2; exit 2 ;; esac
 done
+for c in $caches; do
+	case $c in warm | cold) ;; *) echo "run.sh: --cache takes warm and/or cold, not $c" >&2; exit 2 ;; esac
+done
+case " $caches " in *" cold "*)
+	[ -w /proc/sys/vm/drop_caches ] || { echo "run.sh: --cache cold drops the page cache before each run: run as root" >&2; exit 2; } ;;
+esac
 [ "$runs" -ge 1 ] 2>/dev/null || { echo "run.sh: --runs must be >= 1" >&2; exit 2; }
 if [ -z "$main" ]; then
 	main=$(printf '%s\n' $scales | awk '$1 == 1 { print; f = 1; exit } END { }')
@@ -166,8 +175,11 @@ fail() {
 }
 
 # measure SCALE METHOD ROUND: one timed run, its image checked and removed.
+# measure SCALE METHOD ROUND [CACHE]: CACHE cold drops the page cache
+# (after a sync) just before the timed run; its results are METHOD@cold.
 measure() {
-	local s=$1 m=$2 r=$3 C O t img off used app alloc
+	local s=$1 m=$2 r=$3 cache=${4:-warm} C O t img off used app alloc name=$2
+	[ "$cache" = cold ] && name=$m@cold
 	C=$(closure_dir "$s")
 	O=$workdir/out
 	rm -rf "$O" && mkdir -p "$O"
@@ -176,10 +188,14 @@ measure() {
 			grep -q 'changed' "$R/notes.txt" ||
 			echo "The mkr2simg build changed during the run (at scale $s, $m round $r); every mkr2simg number is from the snapshot taken at the start ($bin_sha)." >> "$R/notes.txt"
 	fi
+	if [ "$cache" = cold ]; then
+		sync
+		echo 3 > /proc/sys/vm/drop_caches
+	fi
 	if ! /usr/bin/time -f '%e %U %S %M' -o "$O/time" \
 		bash "$HERE/methods.sh" "$m" "$C" "$O" > "$O/log" 2>&1; then
 		tail -n 5 "$O/log" >&2
-		fail "$s" "$m" "$r" "exited non-zero: $(grep -v '^Command exited' "$O/log" | tail -n 1)"
+		fail "$s" "$name" "$r" "exited non-zero: $(grep -v '^Command exited' "$O/log" | tail -n 1)"
 		return 0
 	fi
 	read -r wall user sys rss < <(tail -n 1 "$O/time")
@@ -202,18 +218,18 @@ measure() {
 	# every mkr2simg image, and the first of every other method, is checked
 	if [ "$r" = 1 ] || [ "${m%%-*}" = mkr2simg ]; then
 		if ! why=$(validate "$m" "$img" "$C" 2>&1); then
-			fail "$s" "$m" "$r" "broken image: $(printf '%s' "$why" | tail -n 1)"
+			fail "$s" "$name" "$r" "broken image: $(printf '%s' "$why" | tail -n 1)"
 			return 0
 		fi
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$m" "$r" "$wall" "$user" "$sys" \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$name" "$r" "$wall" "$user" "$sys" \
 		"$rss" "$app" "$alloc" "$used" "$zst" >> "$R/raw.tsv"
 	if [ -f "$O/steps.tsv" ]; then
 		while IFS=$'\t' read -r st sec; do
-			printf '%s\t%s\t%s\t%s\t%s\n' "$s" "$m" "$r" "$st" "$sec" >> "$R/steps.tsv"
+			printf '%s\t%s\t%s\t%s\t%s\n' "$s" "$name" "$r" "$st" "$sec" >> "$R/steps.tsv"
 		done < "$O/steps.tsv"
 	fi
-	log "  scale $s  $m  round $r: wall ${wall}s user ${user}s sys ${sys}s rss $((rss / 1024)) MiB  image $((app / 1048576)) MiB"
+	log "  scale $s  $name  round $r: wall ${wall}s user ${user}s sys ${sys}s rss $((rss / 1024)) MiB  image $((app / 1048576)) MiB"
 	rm -rf "$O"
 	sync        # untimed: the next run starts with no dirty pages of this one
 }
@@ -238,7 +254,9 @@ run_scale() {   # run_scale SCALE "METHODS": alternating rounds ABCD ABCD ...
 	warm "$C"
 	for r in $(seq 1 "$runs"); do
 		for m in $ms; do
-			measure "$s" "$m" "$r"
+			for c in $caches; do
+				measure "$s" "$m" "$r" "$c"
+			done
 		done
 	done
 }
@@ -282,6 +300,7 @@ python3 "$HERE/report.py" --results-dir "$R" --workdir "$workdir" --seed "$seed"
 	--kernel "$(uname -r)" --e2fsprogs "$(mke2fs -V 2>&1 | head -n 1)" \
 	--genimage "$(genimage --version 2>/dev/null | head -n 1 || echo none)" \
 	--mkr2simg "$git_rev (binary $bin_sha)" --load "$load_start -> $load_end" \
+	--caches "$caches" \
 	--minutes "$(( ($(date +%s) - t_start + 59) / 60 ))" --out "$results"
 log "results: $results (raw: $R/raw.tsv, $R/steps.tsv)"
 
