@@ -12,6 +12,7 @@ struct ahead {
 	size_t at;              /* the consumer's item */
 	size_t next;            /* the next item to start */
 	uint64_t ahead;         /* cost of started items in [at, next) */
+	unsigned waiting;       /* threads waiting for room */
 	int stop;
 	pthread_t thread[AHEAD_MAX_THREADS];
 	unsigned nthreads;
@@ -24,8 +25,11 @@ static size_t take(struct ahead *a, uint64_t *cost)
 
 	pthread_mutex_lock(&a->lock);
 	while (!a->stop && a->next < a->w.count && a->ahead > 0 &&
-	       a->ahead + a->w.cost(a->w.ctx, a->next) > a->w.limit)
+	       a->ahead + a->w.cost(a->w.ctx, a->next) > a->w.limit) {
+		a->waiting++;
 		pthread_cond_wait(&a->moved, &a->lock);
+		a->waiting--;
+	}
 	if (!a->stop && a->next < a->w.count) {
 		i = a->next++;
 		*cost = a->w.cost(a->w.ctx, i);
@@ -81,7 +85,13 @@ void ahead_at(struct ahead *a, size_t index)
 	/* A consumer ahead of the threads: nothing behind it is needed. */
 	if (a->next < a->at)
 		a->next = a->at;
-	pthread_cond_broadcast(&a->moved);
+	/* Waiting threads are woken once a quarter of the room is free, not
+	 * for every item the consumer passes: a thread switch per file
+	 * costs more than a warm store's reads. */
+	if (a->waiting && (a->ahead == 0 || a->next >= a->w.count ||
+			   a->ahead + a->w.cost(a->w.ctx, a->next) <=
+				   a->w.limit - a->w.limit / 4))
+		pthread_cond_broadcast(&a->moved);
 	pthread_mutex_unlock(&a->lock);
 }
 
