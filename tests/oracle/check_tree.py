@@ -301,6 +301,11 @@ class ImageTree:
                 for name, e in listing[ino]:
                     if name in (b".", b".."):
                         continue
+                    # An htree's dx_node blocks start with an empty entry
+                    # (inode 0, no name) spanning the block, which debugfs
+                    # lists; it is no directory entry.
+                    if e["ino"] == 0 and name == b"":
+                        continue
                     names.append(name)
                     p = parent + b"/" + name
                     if p in self.ent:
