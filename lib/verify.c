@@ -5,34 +5,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <ext2fs/ext2fs.h>
 
 #include "closure.h"
 #include "err.h"
 #include "extlinux.h"
 #include "gpt.h"
 #include "image.h"
+#include "imgread.h"
 #include "layout.h"
 #include "toplevel.h"
 #include "treecmp.h"
 #include "trees.h"
 #include "util.h"
-
-/*
- * The image as verify reads it: the partition table and the raw area
- * through `fd`, the filesystems by `name` through libext2fs's `io`.
- * open_plain is the only opener; another (a compressed image) fills the
- * same fields.
- */
-struct image {
-	int fd;
-	uint64_t size;
-	char name[32];   /* /proc/self/fd/N: libext2fs opens this very file */
-	io_manager io;
-};
 
 /* Where the table puts the two partitions (bytes). */
 struct parts {
@@ -51,7 +36,7 @@ struct verify {
 	struct mk_buf registration;
 	struct trees trees;
 	struct mk_layout blobs;    /* the bootloaders given */
-	struct image img;
+	struct mk_imgread img;     /* plain, or decompressed: imgread.c */
 	struct parts parts;
 	int have_parts;
 };
@@ -120,41 +105,9 @@ static int build_trees(struct verify *v)
 
 /* ---- the image ---------------------------------------------------- */
 
-static int open_plain(const char *path, struct image *img, struct mk_err *e)
-{
-	struct stat st;
-
-	img->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (img->fd < 0)
-		return mk_fail_errno(e, errno, "%s", path);
-	if (fstat(img->fd, &st) != 0)
-		return mk_fail_errno(e, errno, "%s", path);
-	if (!S_ISREG(st.st_mode))
-		return mk_fail(e, "%s: a %s, not an image file", path,
-			       mk_file_kind(st.st_mode));
-	img->size = (uint64_t)st.st_size;
-	snprintf(img->name, sizeof(img->name), "/proc/self/fd/%d", img->fd);
-	img->io = unix_io_manager;
-	return 0;
-}
-
 static int read_image(struct verify *v, void *buf, size_t len, uint64_t off)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(v->img.fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return mk_fail_errno(&v->e, n ? errno : EIO, "%s: cannot "
-					     "read at byte %llu", v->o->image,
-					     (unsigned long long)(off + done));
-		done += (size_t)n;
-	}
-	return 0;
+	return imgread_pread(&v->img, buf, len, off, &v->e);
 }
 
 /* ---- the partition table ----------------------------------------- */
@@ -447,11 +400,11 @@ static int check_raw_area(struct verify *v)
 static int check_filesystems(struct verify *v)
 {
 	struct treecmp_fs boot = {
-		v->img.name, v->img.io, v->parts.boot_start,
+		v->img.fd_path, v->parts.boot_start,
 		v->parts.boot_size, IMAGE_BOOT_LABEL,
 		"partition 1 (" IMAGE_BOOT_LABEL ")", "/boot" };
 	struct treecmp_fs root = {
-		v->img.name, v->img.io, v->parts.root_start,
+		v->img.fd_path, v->parts.root_start,
 		v->parts.root_size, IMAGE_ROOT_LABEL,
 		"partition 2 (" IMAGE_ROOT_LABEL ")", "" };
 
@@ -466,7 +419,7 @@ static int check_filesystems(struct verify *v)
 static int run(struct verify *v)
 {
 	if (load_inputs(v) || build_trees(v) ||
-	    open_plain(v->o->image, &v->img, &v->e))
+	    imgread_open(&v->img, v->o->image, &v->e))
 		return -1;
 	return check_gpt(v) || check_raw_area(v) || check_filesystems(v)
 		       ? -1 : 0;
@@ -487,8 +440,7 @@ int mkr2simg_verify(const struct mkr2simg_verify_options *o,
 	rc = run(&v);
 	if (rc && err && errlen)
 		mk_err_fit(v.e.msg, err, errlen);
-	if (v.img.fd >= 0)
-		close(v.img.fd);
+	imgread_close(&v.img);
 	trees_free(&v.trees);
 	free(v.registration.data);
 	toplevel_free(&v.top);

@@ -9,8 +9,8 @@
  * byte; the raw area between the primary GPT and partition 1 holding
  * the given bootloaders at their sectors and zeros elsewhere; each
  * filesystem against the tree the build writes (trees.c) through
- * treecmp.c; and opening the image read-only.  Does not own any format
- * or what an image holds.
+ * treecmp.c.  Does not own any format, what an image holds, or opening
+ * it (imgread.c: plain, zstd or gzip, read-only).
  */
 #ifndef MK_VERIFY_H
 #define MK_VERIFY_H

@@ -401,7 +401,7 @@ t_usage() {
 	expect_trouble "$1-bad-timeout" 'timeout soon' --timeout soon "$tmp/ref.img" "$F/closure.txt"
 	expect_trouble "$1-no-closure" "$(re "$tmp/none.txt")" --store-root "$F/store" "$tmp/ref.img" "$tmp/none.txt"
 	expect_trouble "$1-no-image" "$(re "$tmp/none.img")" --store-root "$F/store" "$tmp/none.img" "$F/closure.txt"
-	expect_trouble "$1-image-dir" "$(re "$tmp"): a directory, not an image file" --store-root "$F/store" "$tmp" "$F/closure.txt"
+	expect_trouble "$1-image-dir" "$(re "$tmp"): is a directory, not an image file" --store-root "$F/store" "$tmp" "$F/closure.txt"
 	expect_trouble "$1-store-path-gone" "listed in .* but cannot be read" --store-root "$tmp" "$tmp/ref.img" "$F/closure.txt"
 }
 
