@@ -126,6 +126,31 @@ t_bare_epoch() { # no bootloader, no registration, sizes and seed given
 		--toplevel "$(cat "$F/toplevel")"
 }
 
+# ---- compressed images (imgread.c) ------------------------------------
+
+# the build's own .zst OUTPUT of the reference image
+zst_ref() { [ -e "$tmp/ref.img.zst" ] || build "$tmp/ref.img.zst" "${ref_opts[@]}"; }
+t_zst_gz() {
+	zst_ref
+	build "$tmp/ref.img.gz" "${ref_opts[@]}"
+	expect_pass "$1-zst" "$tmp/ref.img.zst" "${ref_opts[@]}"
+	expect_pass "$1-gz" "$tmp/ref.img.gz" "${ref_opts[@]}"
+}
+t_zst_damaged() { # decompressed, damaged with debugfs, recompressed
+	local img=$tmp/zdamaged.img
+	zst_ref
+	zstd -q -d -f "$tmp/ref.img.zst" -o "$img"
+	dbg "$img" "$(p2_offset "$img")" "sif \"$HELLO/bin/hello\" mode 0100755"
+	zstd -q -f --rm "$img" -o "$img.zst"
+	expect_fail "$1" "$img.zst" "$(re "$HELLO/bin/hello"): mode 0755, expected 0555" "${ref_opts[@]}"
+}
+t_zst_cut() { # a stream that ends early cannot be compared: exit 2
+	zst_ref
+	head -c 100000 "$tmp/ref.img.zst" >"$tmp/cut.img.zst"
+	expect_trouble "$1" "$(re "$tmp/cut.img.zst"): the zstd stream ends early" \
+		--store-root "$F/store" "$tmp/cut.img.zst" "$F/closure.txt"
+}
+
 # ---- damage to a store file ------------------------------------------
 
 t_store_byte() {
@@ -440,7 +465,7 @@ t_nix() {
 
 build "$tmp/ref.img" "${ref_opts[@]}"
 
-all=(reference nodedup_rockchip bare_epoch store_byte mode store_dir_mode owner mtime
+all=(reference nodedup_rockchip bare_epoch zst_gz zst_damaged zst_cut store_byte mode store_dir_mode owner mtime
 	xattr immutable needs_recovery not_clean orphans symlink_target file_removed type_changed extra_file extra_store_dir links_count
 	link_other_content registration registration_not_given registration_absent
 	extlinux_edited kernel_changed boot_extra wrong_timeout wrong_epoch backup_gpt
