@@ -11,7 +11,8 @@ _mkr2simg_build="--toplevel --registration --store-root --idbloader
 	--threads --env-offset --env-size --env-redundant-offset --version"
 _mkr2simg_inspect="--json --env-offset --env-size --env-redundant-offset"
 _mkr2simg_verify="--toplevel --registration --store-root --idbloader
-	--uboot-itb --uboot-rockchip --dtb --timeout"
+	--uboot-itb --uboot-rockchip --dtb --timeout --env-offset --env-size
+	--env-redundant-offset"
 
 _mkr2simg()
 {

@@ -17,6 +17,7 @@
 #include "toplevel.h"
 #include "treecmp.h"
 #include "trees.h"
+#include "ubootenv.h"
 #include "util.h"
 
 /* Where the table puts the two partitions (bytes). */
@@ -35,7 +36,8 @@ struct verify {
 	struct mk_toplevel top;
 	struct mk_buf registration;
 	struct trees trees;
-	struct mk_layout blobs;    /* the bootloaders given */
+	struct mk_layout blobs;    /* the bootloaders given, the saved
+				      environment's range */
 	struct mk_imgread img;     /* plain, or decompressed: imgread.c */
 	struct parts parts;
 	int have_parts;
@@ -46,6 +48,9 @@ void mkr2simg_verify_options_init(struct mkr2simg_verify_options *o)
 	memset(o, 0, sizeof(*o));
 	o->timeout_seconds = IMAGE_DEFAULT_TIMEOUT;
 	o->source_date_epoch = -1;
+	o->env_offset = UBOOTENV_SAVED_OFFSET;
+	o->env_size = UBOOTENV_SAVED_SIZE;
+	o->env_redundant_offset = UBOOTENV_SAVED_REDUNDANT_OFFSET;
 }
 
 /* ---- inputs, as the build reads them ---------------------------- */
@@ -90,8 +95,12 @@ static int load_inputs(struct verify *v)
 	    mk_read_max(o->registration, IMAGE_REGISTRATION_MAX,
 			&v->registration, &why))
 		return mk_fail(&v->e, "--registration %s", why.msg);
+	/* The saved environment's range, as the build places and checks
+	 * it: the same options, the same refusals. */
 	return layout_bootloaders(o->idbloader, o->uboot_itb,
-				  o->uboot_rockchip, &v->blobs, &v->e);
+				  o->uboot_rockchip, &v->blobs, &v->e) ||
+	       layout_env(o->env_offset, o->env_size, o->env_redundant_offset,
+			  &v->blobs, &v->e) ? -1 : 0;
 }
 
 /* The trees the build would write, from the build's own code. */
@@ -295,17 +304,31 @@ static int expected_raw(struct verify *v, const int *fds, uint64_t at,
 	return 0;
 }
 
-/* Which region byte `off` is in: a bootloader's index, or nblobs for
- * the zeros around them. */
+/*
+ * The raw area's regions, each with its own line: the bootloaders
+ * (0..nblobs-1), the saved environment's copies (nblobs..), and the
+ * zeros around them (ZEROS).  A byte in an environment copy is that
+ * copy's, even under a bootloader's padding: U-Boot reads it there.
+ */
+#define ENV_REGION(bl, i) ((bl)->nblobs + (i))
+#define ZEROS(bl) ((bl)->nblobs + (bl)->nenvs)
+
+static int inside(uint64_t off, uint64_t start, uint64_t size)
+{
+	return off >= start && off - start < size;
+}
+
 static size_t region_of(const struct mk_layout *bl, uint64_t off)
 {
 	size_t i;
 
+	for (i = 0; i < bl->nenvs; i++)
+		if (inside(off, bl->envs[i].offset, bl->envs[i].size))
+			return ENV_REGION(bl, i);
 	for (i = 0; i < bl->nblobs; i++)
-		if (off >= bl->blobs[i].offset &&
-		    off < bl->blobs[i].offset + bl->blobs[i].size)
+		if (inside(off, bl->blobs[i].offset, bl->blobs[i].size))
 			return i;
-	return bl->nblobs;
+	return ZEROS(bl);
 }
 
 static void tally(const struct mk_layout *bl, struct region *r,
@@ -341,7 +364,7 @@ static void report_raw(struct verify *v, const struct region *r,
 							    : "bytes differ",
 				(unsigned long long)(r[i].first - b->offset));
 	}
-	i = v->blobs.nblobs;
+	i = ZEROS(&v->blobs);
 	if (r[i].count)
 		mk_diff(&v->diffs, "bootloader area (sectors %llu-%llu): %llu "
 			"%s not zero outside the bootloaders given, first at "
@@ -352,13 +375,92 @@ static void report_raw(struct verify *v, const struct region *r,
 			(unsigned long long)(r[i].first / LAYOUT_SECTOR));
 }
 
+/* ---- U-Boot's saved environment ---------------------------------- */
+
+/* What U-Boot makes of copy `i`, read into `s` when its bytes are not
+ * the build's (an unread copy stays invalid: zeros or padding never
+ * carry a right CRC). */
+static int read_env(struct verify *v, const struct region *r, size_t i,
+		    struct ubootenv_saved *s)
+{
+	const struct layout_env *env = &v->blobs.envs[i];
+	uint8_t *area;
+	int rc;
+
+	if (r[ENV_REGION(&v->blobs, i)].count == 0 ||
+	    !inside(env->offset + env->size - 1, 0, v->img.size))
+		return 0;
+	if (!(area = malloc(env->size)))
+		return mk_fail(&v->e, "out of memory");
+	rc = read_image(v, area, env->size, env->offset) ||
+	     ubootenv_read_saved(area, env->size, v->blobs.nenvs > 1, s,
+				 &v->e) ? -1 : 0;
+	free(area);
+	return rc;
+}
+
+/* One line per copy whose bytes differ: a valid environment (U-Boot
+ * would boot with it), or just other bytes. */
+static void report_env(struct verify *v, const struct region *r, size_t i,
+		       const struct ubootenv_saved *s, int picked)
+{
+	const struct layout_env *env = &v->blobs.envs[i];
+	const struct region *x = &r[ENV_REGION(&v->blobs, i)];
+	char range[128];
+
+	if (x->count == 0)
+		return;
+	snprintf(range, sizeof(range), "U-Boot saved environment at "
+		 "0x%llX-0x%llX (%s, sectors %llu-%llu)",
+		 (unsigned long long)env->offset,
+		 (unsigned long long)(env->offset + env->size - 1), env->option,
+		 (unsigned long long)(env->offset / LAYOUT_SECTOR),
+		 (unsigned long long)((env->offset + env->size) /
+				      LAYOUT_SECTOR - 1));
+	if (s->valid)
+		mk_diff(&v->diffs, "%s: a valid saved environment of %zu "
+			"variable%s, %s", range, s->env.vars,
+			s->env.vars == 1 ? "" : "s",
+			picked ? "which U-Boot would load instead of its "
+				 "default environment"
+			       : "though U-Boot would load the other copy");
+	else
+		mk_diff(&v->diffs, "%s: %llu %s from what mkr2simg writes "
+			"there (no valid environment), first at sector %llu",
+			range, x->count, x->count == 1 ? "byte differs"
+						       : "bytes differ",
+			(unsigned long long)(x->first / LAYOUT_SECTOR));
+}
+
+static int check_env(struct verify *v, const struct region *r)
+{
+	struct ubootenv_saved s[LAYOUT_MAX_ENVS];
+	size_t i, n = v->blobs.nenvs;
+	int rc = 0, pick;
+
+	memset(s, 0, sizeof(s));
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = read_env(v, r, i, &s[i]);
+	if (rc == 0) {
+		pick = n > 1 ? ubootenv_saved_pick(&s[0], &s[1])
+			     : n == 1 && s[0].valid ? 0 : -1;
+		for (i = 0; i < n; i++)
+			report_env(v, r, i, &s[i], pick == (int)i);
+	}
+	for (i = 0; i < n; i++)
+		ubootenv_saved_free(&s[i]);
+	return rc;
+}
+
+/* ---- the raw area, whole ----------------------------------------- */
+
 /* From the primary GPT to partition 1: zeros, the bootloaders over them
- * (as the build's write_raw_area). */
+ * (as the build's write_raw_area); the saved environment's range. */
 static int check_raw_area(struct verify *v)
 {
 	uint64_t start = (uint64_t)GPT_PRIMARY_SECTORS * GPT_SECTOR_SIZE;
 	uint64_t end = (uint64_t)LAYOUT_BOOT_PART_SECTOR * LAYOUT_SECTOR;
-	struct region r[LAYOUT_MAX_BLOBS + 1];
+	struct region r[LAYOUT_MAX_BLOBS + LAYOUT_MAX_ENVS + 1];
 	int fds[LAYOUT_MAX_BLOBS];
 	char *got = malloc(VERIFY_CHUNK), *want = malloc(VERIFY_CHUNK);
 	size_t i, opened = 0;
@@ -388,6 +490,8 @@ static int check_raw_area(struct verify *v)
 	}
 	if (rc == 0)
 		report_raw(v, r, start, end);
+	if (rc == 0)
+		rc = check_env(v, r);
 	for (i = 0; i < opened; i++)
 		close(fds[i]);
 	free(got);
