@@ -442,8 +442,7 @@ static int check_env(struct verify *v, const struct region *r)
 	for (i = 0; rc == 0 && i < n; i++)
 		rc = read_env(v, r, i, &s[i]);
 	if (rc == 0) {
-		pick = n > 1 ? ubootenv_saved_pick(&s[0], &s[1])
-			     : n == 1 && s[0].valid ? 0 : -1;
+		pick = ubootenv_saved_pick(&s[0], n > 1 ? &s[1] : NULL);
 		for (i = 0; i < n; i++)
 			report_env(v, r, i, &s[i], pick == (int)i);
 	}
