@@ -33,7 +33,20 @@ enum long_only {
 	OPT_BMAP, OPT_THREADS,
 };
 
-/* U-Boot's saved environment: the same options for build and inspect. */
+/* What shapes an image's contents: the same options for build and
+ * verify. */
+#define INPUT_OPTIONS \
+	{ "toplevel", required_argument, NULL, OPT_TOPLEVEL }, \
+	{ "registration", required_argument, NULL, OPT_REGISTRATION }, \
+	{ "store-root", required_argument, NULL, OPT_STORE_ROOT }, \
+	{ "idbloader", required_argument, NULL, OPT_IDBLOADER }, \
+	{ "uboot-itb", required_argument, NULL, OPT_UBOOT_ITB }, \
+	{ "uboot-rockchip", required_argument, NULL, OPT_UBOOT_ROCKCHIP }, \
+	{ "dtb", required_argument, NULL, OPT_DTB }, \
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT }
+
+/* U-Boot's saved environment: the same options for build, inspect and
+ * verify. */
 #define ENV_OPTIONS \
 	{ "env-offset", required_argument, NULL, OPT_ENV_OFFSET }, \
 	{ "env-size", required_argument, NULL, OPT_ENV_SIZE }, \
@@ -47,14 +60,7 @@ enum long_only {
 	"                          (CONFIG_ENV_OFFSET_REDUND; default none)\n"
 
 static const struct option long_options[] = {
-	{ "toplevel", required_argument, NULL, OPT_TOPLEVEL },
-	{ "registration", required_argument, NULL, OPT_REGISTRATION },
-	{ "store-root", required_argument, NULL, OPT_STORE_ROOT },
-	{ "idbloader", required_argument, NULL, OPT_IDBLOADER },
-	{ "uboot-itb", required_argument, NULL, OPT_UBOOT_ITB },
-	{ "uboot-rockchip", required_argument, NULL, OPT_UBOOT_ROCKCHIP },
-	{ "dtb", required_argument, NULL, OPT_DTB },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	INPUT_OPTIONS,
 	{ "boot-size", required_argument, NULL, OPT_BOOT_SIZE },
 	{ "root-size", required_argument, NULL, OPT_ROOT_SIZE },
 	{ "root-headroom", required_argument, NULL, OPT_ROOT_HEADROOM },
@@ -189,7 +195,7 @@ static int parse_size_arg(const char *opt, const char *arg, uint64_t *out)
 	return 0;
 }
 
-/* --env-offset, --env-size, --env-redundant-offset (build and inspect):
+/* --env-offset, --env-size, --env-redundant-offset (every verb):
  * 0 when `c` is one of them and its value reads, 1 when `c` is another
  * option, -1 after a message. */
 static int parse_env_option(int c, const char *arg, uint64_t *offset,
@@ -445,14 +451,8 @@ static void print_summary(const struct mkr2simg_options *o,
 #define VERIFY_SHOWN_MAX 100 /* difference lines printed; then a count */
 
 static const struct option verify_options[] = {
-	{ "toplevel", required_argument, NULL, OPT_TOPLEVEL },
-	{ "registration", required_argument, NULL, OPT_REGISTRATION },
-	{ "store-root", required_argument, NULL, OPT_STORE_ROOT },
-	{ "idbloader", required_argument, NULL, OPT_IDBLOADER },
-	{ "uboot-itb", required_argument, NULL, OPT_UBOOT_ITB },
-	{ "uboot-rockchip", required_argument, NULL, OPT_UBOOT_ROCKCHIP },
-	{ "dtb", required_argument, NULL, OPT_DTB },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	INPUT_OPTIONS,
+	ENV_OPTIONS,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -475,6 +475,9 @@ static const char verify_usage_text[] =
 	"                          (none given: the area must be zeros)\n"
 	"  --dtb NAME|none         device tree of extlinux.conf\n"
 	"  --timeout SECONDS|none  boot menu timeout (default 1)\n"
+	ENV_USAGE
+	"                          (a valid saved environment there is a\n"
+	"                          difference: U-Boot would boot with it)\n"
 	"  -q, --quiet             no line when all agree\n"
 	"  -h, --help              this text\n"
 	"SOURCE_DATE_EPOCH as for the build.  Exit status: 0 all agree, 1\n"
@@ -513,7 +516,12 @@ static int parse_verify_option(int c, struct mkr2simg_verify_options *o,
 		break;
 	case 'h': fputs(verify_usage_text, stdout); return EXIT_SUCCESS;
 	default:
-		fputs("Try 'mkr2simg verify --help'.\n", stderr);
+		switch (parse_env_option(c, optarg, &o->env_offset,
+					 &o->env_size,
+					 &o->env_redundant_offset)) {
+		case 0: return -1;
+		case 1: fputs("Try 'mkr2simg verify --help'.\n", stderr);
+		}
 		return EXIT_USAGE;
 	}
 	return -1;

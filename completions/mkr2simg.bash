@@ -12,7 +12,8 @@ _mkr2simg_build="--toplevel --registration --store-root --idbloader
 _mkr2simg_inspect="--json --env-offset --env-size --env-redundant-offset
 	--help"
 _mkr2simg_verify="--toplevel --registration --store-root --idbloader
-	--uboot-itb --uboot-rockchip --dtb --timeout --quiet --help"
+	--uboot-itb --uboot-rockchip --dtb --timeout --env-offset --env-size
+	--env-redundant-offset --quiet --help"
 
 _mkr2simg()
 {

@@ -12,6 +12,7 @@
 #include <ext2fs/ext2fs.h>
 
 #include "dataio.h"
+#include "e2fs.h"
 #include "htree.h"
 #include "util.h"
 
@@ -45,7 +46,7 @@ _Static_assert(HTREE_SEED_BYTES == MK_UUID_SIZE, "the hash seed is a UUID");
 
 static int fail_ext2(struct mk_err *e, errcode_t err, const char *what)
 {
-	return mk_fail(e, "%s: %s", what, error_message(err));
+	return mk_fail(e, "%s: %s", what, e2fs_message(err));
 }
 
 uint32_t ext4fs_dir_nlink(uint64_t subdirs)

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <et/com_err.h>
 #include <ext2fs/ext2fs.h>
 
-#define OPT_MAX 64
+#include "e2fs.h"
+
 #define BITS 32
 
 /* Where the magic is in the superblock, and what it is. */
@@ -130,27 +130,17 @@ static void describe(struct ext2_super_block *sb, struct ext4info *info)
 	info->free_inodes = sb->s_free_inodes_count;
 }
 
-static errcode_t open_fs(const char *fd_path, uint64_t offset, int flags,
-			 ext2_filsys *fs)
-{
-	char opt[OPT_MAX];
-
-	snprintf(opt, sizeof(opt), "offset=%llu", (unsigned long long)offset);
-	return ext2fs_open2(fd_path, opt, EXT2_FLAG_64BITS | flags, 0, 0,
-			    unix_io_manager, fs);
-}
-
 int ext4info_read(const char *fd_path, uint64_t offset, struct ext4info *info,
 		  struct mk_err *e)
 {
 	ext2_filsys fs;
 	/* The superblock alone, whatever features it names: enough to say
 	 * what it is, and robust against damage further in. */
-	errcode_t err = open_fs(fd_path, offset,
+	errcode_t err = e2fs_open_ro(fd_path, offset,
 				EXT2_FLAG_SUPER_ONLY | EXT2_FLAG_FORCE, &fs);
 
 	if (err)
-		return mk_fail(e, "%s", error_message(err));
+		return mk_fail(e, "%s", e2fs_message(err));
 	describe(fs->super, info);
 	ext2fs_close_free(&fs);
 	return 0;
@@ -167,7 +157,7 @@ static int read_inode_file(ext2_filsys fs, ext2_ino_t ino, size_t max,
 	errcode_t err = ext2fs_read_inode(fs, ino, &inode);
 
 	if (err)
-		return mk_fail(e, "%s: %s", path, error_message(err));
+		return mk_fail(e, "%s: %s", path, e2fs_message(err));
 	if (!LINUX_S_ISREG(inode.i_mode))
 		return 0;
 	size = EXT2_I_SIZE(&inode);
@@ -187,7 +177,7 @@ static int read_inode_file(ext2_filsys fs, ext2_ino_t ino, size_t max,
 	if (err) {
 		free(out->data);
 		out->data = NULL;
-		return mk_fail(e, "%s: %s", path, error_message(err));
+		return mk_fail(e, "%s: %s", path, e2fs_message(err));
 	}
 	out->data[size] = '\0';
 	out->len = (size_t)size;
@@ -199,17 +189,17 @@ int ext4info_read_file(const char *fd_path, uint64_t offset, const char *path,
 {
 	ext2_filsys fs;
 	ext2_ino_t ino;
-	errcode_t err = open_fs(fd_path, offset, 0, &fs);
+	errcode_t err = e2fs_open_ro(fd_path, offset, 0, &fs);
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (err)
-		return mk_fail(e, "%s", error_message(err));
+		return mk_fail(e, "%s", e2fs_message(err));
 	err = ext2fs_namei_follow(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, path, &ino);
 	if (err == EXT2_ET_FILE_NOT_FOUND || err == EXT2_ET_NO_DIRECTORY)
 		rc = 0;
 	else if (err)
-		rc = mk_fail(e, "%s: %s", path, error_message(err));
+		rc = mk_fail(e, "%s: %s", path, e2fs_message(err));
 	else
 		rc = read_inode_file(fs, ino, max, path, out, e);
 	ext2fs_close_free(&fs);

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <zlib.h>
 
+/* UEFI 5.2.2: BootIndicator of a bootable record (ours: 0). */
+#define MBR_BOOT_INDICATOR 0x80
 /* UEFI 5.2.1: the boot signature ending every MBR sector. */
 #define MBR_SIGNATURE 0xAA55
-/* UEFI 5.2.3: OS type of the one record covering the GPT disk. */
-#define MBR_PROTECTIVE_TYPE 0xEE
 /* UEFI 5.2.3: CHS of LBA 1 (cylinder 0, head 0, sector 2). */
 #define MBR_PROTECTIVE_START_CHS 0x000200
 /* UEFI 5.2.3: "not representable", which an SD card always is. */
@@ -26,7 +26,6 @@
 /* UEFI 5.2.3: SizeInLBA saturates here for disks over 2 TiB. */
 #define MBR_MAX_SIZE_IN_LBA 0xFFFFFFFFULL
 #define MBR_BOOT_CODE_SIZE 440
-#define MBR_PARTITION_RECORDS 4
 #define MBR_CHS_SIZE 3
 
 #define GPT_HEADER_SIGNATURE "EFI PART"
@@ -43,12 +42,14 @@
 
 /* Names are ASCII so that each char is one UTF-16 code unit. */
 #define ASCII_MAX 0x7F
+/* UTF-8: bytes from here on start a character; 0x80..0xBF continue one. */
+#define UTF8_LEAD_MIN 0xC0
 
 /* UEFI 5.2.2, Legacy MBR Partition Record. */
 struct mbr_partition_record {
-	uint8_t boot_indicator;             /* 0x80 = bootable; 0 here */
+	uint8_t boot_indicator;             /* MBR_BOOT_INDICATOR or 0 */
 	uint8_t starting_chs[MBR_CHS_SIZE]; /* head, sector|cyl hi, cyl lo */
-	uint8_t os_type;                    /* 0xEE for the protective one */
+	uint8_t os_type;                    /* GPT_MBR_TYPE_PROTECTIVE */
 	uint8_t ending_chs[MBR_CHS_SIZE];   /* as starting_chs */
 	uint32_t starting_lba;              /* first sector of the record */
 	uint32_t size_in_lba;               /* sectors covered */
@@ -60,7 +61,7 @@ struct legacy_mbr {
 	uint32_t unique_mbr_signature;         /* unused; zero */
 	uint16_t unknown;                      /* unused; zero */
 	struct mbr_partition_record
-		partition_record[MBR_PARTITION_RECORDS]; /* one used */
+		partition_record[GPT_MBR_RECORDS]; /* one used */
 	uint16_t signature;                              /* MBR_SIGNATURE */
 } __attribute__((packed));
 
@@ -199,14 +200,6 @@ static uint64_t last_usable_lba(uint64_t total_sectors)
 	return total_sectors - GPT_BACKUP_SECTORS - 1;
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i] != 0)
-			return 0;
-	return 1;
-}
-
 static int check_name(const struct gpt_part *p, size_t num, struct mk_err *e)
 {
 	size_t len = strnlen(p->name, sizeof(p->name));
@@ -240,7 +233,7 @@ static int check_part(const struct gpt_disk *d, size_t i, struct mk_err *e)
 			       (unsigned long long)p->last_lba,
 			       GPT_FIRST_USABLE_LBA,
 			       (unsigned long long)last_usable);
-	if (all_zero(p->type_guid, GPT_GUID_SIZE))
+	if (mk_is_zero(p->type_guid, GPT_GUID_SIZE))
 		return mk_fail(e, "GPT partition %zu: zero type GUID would "
 				  "mark the entry unused", num);
 	return check_name(p, num, e);
@@ -298,7 +291,7 @@ static void encode_pmbr(uint64_t total_sectors, uint8_t *sector)
 	memset(&mbr, 0, sizeof(mbr));
 	r->boot_indicator = 0;
 	put_chs(r->starting_chs, MBR_PROTECTIVE_START_CHS);
-	r->os_type = MBR_PROTECTIVE_TYPE;
+	r->os_type = GPT_MBR_TYPE_PROTECTIVE;
 	put_chs(r->ending_chs, MBR_PROTECTIVE_END_CHS);
 	r->starting_lba = htole32(GPT_PRIMARY_HEADER_LBA);
 	if (size > MBR_MAX_SIZE_IN_LBA)
@@ -391,195 +384,8 @@ int gpt_encode(const struct gpt_disk *d, uint8_t *primary, uint8_t *backup,
 	return 0;
 }
 
-/* ---- decoding ------------------------------------------------------ */
+/* ---- decoding any GPT ---------------------------------------------- */
 
-/* One header field against what gpt_encode writes there. */
-static int check_field(const char *field, uint64_t got, uint64_t want,
-		       struct mk_err *e)
-{
-	if (got == want)
-		return 0;
-	return mk_fail(e, "%s %llu, expected %llu", field,
-		       (unsigned long long)got, (unsigned long long)want);
-}
-
-static int check_header_crc(const uint8_t *sector, struct gpt_header *h,
-			    struct mk_err *e)
-{
-	uint32_t stored, computed;
-
-	memcpy(h, sector, sizeof(*h));
-	if (memcmp(h->signature, GPT_HEADER_SIGNATURE,
-		   GPT_HEADER_SIGNATURE_SIZE) != 0)
-		return mk_fail(e, "no GPT header (signature is not \"%s\")",
-			       GPT_HEADER_SIGNATURE);
-	if (le32toh(h->header_size) != GPT_HEADER_SIZE)
-		return mk_fail(e, "header size %u, expected %d",
-			       le32toh(h->header_size), GPT_HEADER_SIZE);
-	stored = le32toh(h->header_crc32);
-	h->header_crc32 = 0;
-	computed = (uint32_t)crc32(0L, (const Bytef *)h, GPT_HEADER_SIZE);
-	if (stored != computed)
-		return mk_fail(e, "header CRC32 0x%08x, but its bytes give "
-			       "0x%08x", stored, computed);
-	return 0;
-}
-
-static int check_header(const struct gpt_header *h,
-			const struct header_place *at, uint64_t total_sectors,
-			const uint8_t *entries, struct mk_err *e)
-{
-	uint32_t crc;
-
-	if (check_field("revision", le32toh(h->revision),
-			GPT_HEADER_REVISION_V1_00, e) ||
-	    check_field("reserved field", le32toh(h->reserved), 0, e) ||
-	    check_field("its own LBA", le64toh(h->my_lba), at->my_lba, e) ||
-	    check_field("other header's LBA", le64toh(h->alternate_lba),
-			at->alternate_lba, e) ||
-	    check_field("first usable LBA", le64toh(h->first_usable_lba),
-			GPT_FIRST_USABLE_LBA, e) ||
-	    check_field("last usable LBA", le64toh(h->last_usable_lba),
-			last_usable_lba(total_sectors), e) ||
-	    check_field("entries' LBA", le64toh(h->partition_entry_lba),
-			at->entries_lba, e) ||
-	    check_field("number of entries",
-			le32toh(h->number_of_partition_entries),
-			GPT_ENTRY_COUNT, e) ||
-	    check_field("entry size", le32toh(h->size_of_partition_entry),
-			GPT_ENTRY_SIZE, e))
-		return -1;
-	crc = (uint32_t)crc32(0L, entries, GPT_ENTRY_ARRAY_BYTES);
-	if (crc != le32toh(h->partition_entry_array_crc32))
-		return mk_fail(e, "entries CRC32 0x%08x, but the entries at LBA "
-			       "%llu give 0x%08x",
-			       le32toh(h->partition_entry_array_crc32),
-			       (unsigned long long)at->entries_lba, crc);
-	return 0;
-}
-
-static void decode_entry(const struct gpt_entry *ent, struct gpt_part *p)
-{
-	memset(p, 0, sizeof(*p));
-	gpt_guid_to_disk(ent->partition_type_guid, p->type_guid);
-	gpt_guid_to_disk(ent->unique_partition_guid, p->unique_guid);
-	p->first_lba = le64toh(ent->starting_lba);
-	p->last_lba = le64toh(ent->ending_lba);
-	p->attributes = le64toh(ent->attributes);
-	for (size_t i = 0; i < GPT_NAME_MAX; i++) {
-		uint16_t c = le16toh(ent->partition_name[i]);
-
-		if (c == 0)
-			break;
-		p->name[i] = c > ASCII_MAX ? '?' : (char)c;
-	}
-}
-
-static int decode_entries(const uint8_t *entries, struct gpt_disk *d,
-			  struct mk_err *e)
-{
-	for (size_t i = 0; i < GPT_ENTRY_COUNT; i++) {
-		struct gpt_entry ent;
-
-		memcpy(&ent, entries + i * GPT_ENTRY_SIZE, sizeof(ent));
-		if (all_zero(ent.partition_type_guid, GPT_GUID_SIZE))
-			continue;
-		if (d->nparts == GPT_MAX_PARTS)
-			return mk_fail(e, "more than %d partitions (entry %zu "
-				       "is used)", GPT_MAX_PARTS, i + 1);
-		decode_entry(&ent, &d->parts[d->nparts++]);
-	}
-	return 0;
-}
-
-int gpt_decode(const uint8_t *header, const uint8_t *entries,
-	       uint64_t my_lba, uint64_t total_sectors, struct gpt_disk *d,
-	       struct mk_err *e)
-{
-	int primary = my_lba == GPT_PRIMARY_HEADER_LBA;
-	struct header_place at = {
-		.my_lba = my_lba,
-		.alternate_lba = primary ? GPT_BACKUP_HEADER_LBA(total_sectors)
-					 : GPT_PRIMARY_HEADER_LBA,
-		.entries_lba = primary ? GPT_PRIMARY_ENTRIES_LBA
-				       : GPT_BACKUP_ENTRIES_LBA(total_sectors),
-	};
-	struct gpt_header h;
-
-	memset(d, 0, sizeof(*d));
-	if (total_sectors < GPT_MIN_TOTAL_SECTORS)
-		return mk_fail(e, "disk of %llu sectors is too small for a GPT",
-			       (unsigned long long)total_sectors);
-	if (check_header_crc(header, &h, e) ||
-	    check_header(&h, &at, total_sectors, entries, e))
-		return -1;
-	d->total_sectors = total_sectors;
-	gpt_guid_to_disk(h.disk_guid, d->disk_guid);
-	return decode_entries(entries, d, e);
-}
-
-/* ---- comparing ----------------------------------------------------- */
-
-static void compare_guid(const uint8_t *got, const uint8_t *want,
-			 const char *what, const char *field,
-			 struct mk_diffs *diffs)
-{
-	char g[GPT_GUID_TEXT_LEN + 1], w[GPT_GUID_TEXT_LEN + 1];
-
-	if (memcmp(got, want, GPT_GUID_SIZE) == 0)
-		return;
-	gpt_guid_format(got, g);
-	gpt_guid_format(want, w);
-	mk_diff(diffs, "%s: %s %s, expected %s", what, field, g, w);
-}
-
-static void compare_part(const struct gpt_part *got,
-			 const struct gpt_part *want, const char *what,
-			 size_t num, struct mk_diffs *diffs)
-{
-	char field[64];
-
-	snprintf(field, sizeof(field), "partition %zu type", num);
-	compare_guid(got->type_guid, want->type_guid, what, field, diffs);
-	snprintf(field, sizeof(field), "partition %zu GUID", num);
-	compare_guid(got->unique_guid, want->unique_guid, what, field, diffs);
-	if (got->first_lba != want->first_lba)
-		mk_diff(diffs, "%s: partition %zu starts at sector %llu, "
-			"expected %llu", what, num,
-			(unsigned long long)got->first_lba,
-			(unsigned long long)want->first_lba);
-	if (got->last_lba != want->last_lba)
-		mk_diff(diffs, "%s: partition %zu ends at sector %llu, "
-			"expected %llu", what, num,
-			(unsigned long long)got->last_lba,
-			(unsigned long long)want->last_lba);
-	if (got->attributes != want->attributes)
-		mk_diff(diffs, "%s: partition %zu attributes 0x%llx, "
-			"expected 0x%llx", what, num,
-			(unsigned long long)got->attributes,
-			(unsigned long long)want->attributes);
-	if (strcmp(got->name, want->name) != 0)
-		mk_diff(diffs, "%s: partition %zu name '%s', expected '%s'",
-			what, num, got->name, want->name);
-}
-
-void gpt_compare(const struct gpt_disk *got, const struct gpt_disk *want,
-		 const char *what, struct mk_diffs *diffs)
-{
-	size_t n = got->nparts < want->nparts ? got->nparts : want->nparts;
-
-	compare_guid(got->disk_guid, want->disk_guid, what, "disk GUID", diffs);
-	if (got->nparts != want->nparts)
-		mk_diff(diffs, "%s: %zu partitions, expected %zu", what,
-			got->nparts, want->nparts);
-	for (size_t i = 0; i < n; i++)
-		compare_part(&got->parts[i], &want->parts[i], what, i + 1,
-			     diffs);
-}
-
-/* ---- decoding any GPT (inspect) ------------------------------------ */
-
-#define MBR_BOOT_INDICATOR 0x80
 #define UTF16_SURROGATE_HI 0xD800 /* first of a pair: D800..DBFF */
 #define UTF16_SURROGATE_LO 0xDC00 /* second of a pair: DC00..DFFF */
 #define UTF16_SURROGATE_END 0xE000
@@ -622,7 +428,8 @@ int gpt_decode_header(const uint8_t sector[GPT_SECTOR_SIZE], uint64_t lba,
 	memset(h, 0, sizeof(*h));
 	if (memcmp(g.signature, GPT_HEADER_SIGNATURE,
 		   GPT_HEADER_SIGNATURE_SIZE) != 0)
-		return mk_fail(e, "no GPT header (no \"EFI PART\")");
+		return mk_fail(e, "no GPT header (signature is not \"%s\")",
+			       GPT_HEADER_SIGNATURE);
 	size = le32toh(g.header_size);
 	if (size < GPT_HEADER_SIZE || size > GPT_SECTOR_SIZE)
 		return mk_fail(e, "header size %u is not %u-%u", size,
@@ -632,8 +439,11 @@ int gpt_decode_header(const uint8_t sector[GPT_SECTOR_SIZE], uint64_t lba,
 	       sizeof(g.header_crc32));
 	crc = (uint32_t)crc32(0L, copy, size);
 	if (crc != le32toh(g.header_crc32))
-		return mk_fail(e, "header CRC 0x%08X, computed 0x%08X",
-			       le32toh(g.header_crc32), crc);
+		return mk_fail(e, "header CRC32 0x%08x, but its bytes give "
+			       "0x%08x", le32toh(g.header_crc32), crc);
+	h->header_size = size;
+	h->revision = le32toh(g.revision);
+	h->reserved = le32toh(g.reserved);
 	h->my_lba = le64toh(g.my_lba);
 	h->alternate_lba = le64toh(g.alternate_lba);
 	h->first_usable_lba = le64toh(g.first_usable_lba);
@@ -644,9 +454,9 @@ int gpt_decode_header(const uint8_t sector[GPT_SECTOR_SIZE], uint64_t lba,
 	h->entries_crc = le32toh(g.partition_entry_array_crc32);
 	gpt_guid_to_disk(g.disk_guid, h->disk_guid);
 	if (h->my_lba != lba)
-		return mk_fail(e, "the header at LBA %llu says it is at LBA %llu",
-			       (unsigned long long)lba,
-			       (unsigned long long)h->my_lba);
+		return mk_fail(e, "its own LBA %llu, expected %llu (where it "
+			       "was read)", (unsigned long long)h->my_lba,
+			       (unsigned long long)lba);
 	if (!entry_size_ok(h->entry_size) || h->entry_count == 0 ||
 	    h->entry_count > GPT_ENTRIES_MAX_BYTES / h->entry_size)
 		return mk_fail(e, "%u entries of %u bytes are not an entry "
@@ -661,11 +471,16 @@ size_t gpt_entries_bytes(const struct gpt_header_info *h)
 				   GPT_SECTOR_SIZE);
 }
 
+uint32_t gpt_entries_crc(const struct gpt_header_info *h,
+			 const uint8_t *entries)
+{
+	return (uint32_t)crc32(0L, entries, h->entry_count * h->entry_size);
+}
+
 int gpt_entries_crc_ok(const struct gpt_header_info *h,
 		       const uint8_t *entries)
 {
-	return (uint32_t)crc32(0L, entries, h->entry_count * h->entry_size) ==
-	       h->entries_crc;
+	return gpt_entries_crc(h, entries) == h->entries_crc;
 }
 
 static size_t put_utf8(uint32_t c, char *out)
@@ -726,7 +541,7 @@ int gpt_decode_entry(const struct gpt_header_info *h, const uint8_t *entries,
 
 	memcpy(&ent, entries + (size_t)i * h->entry_size, sizeof(ent));
 	memset(out, 0, sizeof(*out));
-	if (all_zero(ent.partition_type_guid, GPT_GUID_SIZE))
+	if (mk_is_zero(ent.partition_type_guid, GPT_GUID_SIZE))
 		return 0;
 	gpt_guid_to_disk(ent.partition_type_guid, out->type_guid);
 	gpt_guid_to_disk(ent.unique_partition_guid, out->unique_guid);
@@ -736,6 +551,172 @@ int gpt_decode_entry(const struct gpt_header_info *h, const uint8_t *entries,
 	memcpy(units, ent.partition_name, sizeof(units));
 	name_to_utf8(units, out->name);
 	return 1;
+}
+
+/* ---- decoding what gpt_encode writes ------------------------------- */
+
+/* One decoded header field against what gpt_encode writes there. */
+static int check_field(const char *field, uint64_t got, uint64_t want,
+		       struct mk_err *e)
+{
+	if (got == want)
+		return 0;
+	return mk_fail(e, "%s %llu, expected %llu", field,
+		       (unsigned long long)got, (unsigned long long)want);
+}
+
+/* The header gpt_decode_header accepted, against encode_header's. */
+static int check_encoded_header(const struct gpt_header_info *h,
+				const struct header_place *at,
+				uint64_t total_sectors, struct mk_err *e)
+{
+	return check_field("header size", h->header_size, GPT_HEADER_SIZE,
+			   e) ||
+	       check_field("revision", h->revision, GPT_HEADER_REVISION_V1_00,
+			   e) ||
+	       check_field("reserved field", h->reserved, 0, e) ||
+	       check_field("other header's LBA", h->alternate_lba,
+			   at->alternate_lba, e) ||
+	       check_field("first usable LBA", h->first_usable_lba,
+			   GPT_FIRST_USABLE_LBA, e) ||
+	       check_field("last usable LBA", h->last_usable_lba,
+			   last_usable_lba(total_sectors), e) ||
+	       check_field("entries' LBA", h->entries_lba, at->entries_lba,
+			   e) ||
+	       check_field("number of entries", h->entry_count,
+			   GPT_ENTRY_COUNT, e) ||
+	       check_field("entry size", h->entry_size, GPT_ENTRY_SIZE, e)
+		       ? -1
+		       : 0;
+}
+
+/* A decoded name as encode_entry's ASCII: each other character '?'. */
+static void ascii_name(const char *utf8, char *out)
+{
+	size_t o = 0;
+
+	for (const unsigned char *c = (const unsigned char *)utf8; *c; c++)
+		if (*c <= ASCII_MAX)
+			out[o++] = (char)*c;
+		else if (*c >= UTF8_LEAD_MIN) /* not a continuation byte */
+			out[o++] = '?';
+	out[o] = '\0';
+}
+
+static int decode_parts(const struct gpt_header_info *h,
+			const uint8_t *entries, struct gpt_disk *d,
+			struct mk_err *e)
+{
+	for (uint32_t i = 0; i < h->entry_count; i++) {
+		struct gpt_entry_info ent;
+		struct gpt_part *p;
+
+		if (!gpt_decode_entry(h, entries, i, &ent))
+			continue;
+		if (d->nparts == GPT_MAX_PARTS)
+			return mk_fail(e, "more than %d partitions (entry %u "
+				       "is used)", GPT_MAX_PARTS, i + 1);
+		p = &d->parts[d->nparts++];
+		memcpy(p->type_guid, ent.type_guid, GPT_GUID_SIZE);
+		memcpy(p->unique_guid, ent.unique_guid, GPT_GUID_SIZE);
+		p->first_lba = ent.first_lba;
+		p->last_lba = ent.last_lba;
+		p->attributes = ent.attributes;
+		ascii_name(ent.name, p->name);
+	}
+	return 0;
+}
+
+int gpt_decode(const uint8_t *header, const uint8_t *entries,
+	       uint64_t my_lba, uint64_t total_sectors, struct gpt_disk *d,
+	       struct mk_err *e)
+{
+	int primary = my_lba == GPT_PRIMARY_HEADER_LBA;
+	struct header_place at = {
+		.my_lba = my_lba,
+		.alternate_lba = primary ? GPT_BACKUP_HEADER_LBA(total_sectors)
+					 : GPT_PRIMARY_HEADER_LBA,
+		.entries_lba = primary ? GPT_PRIMARY_ENTRIES_LBA
+				       : GPT_BACKUP_ENTRIES_LBA(total_sectors),
+	};
+	struct gpt_header_info h;
+	uint32_t crc;
+
+	memset(d, 0, sizeof(*d));
+	if (total_sectors < GPT_MIN_TOTAL_SECTORS)
+		return mk_fail(e, "disk of %llu sectors is too small for a GPT",
+			       (unsigned long long)total_sectors);
+	if (gpt_decode_header(header, my_lba, &h, e) ||
+	    check_encoded_header(&h, &at, total_sectors, e))
+		return -1;
+	/* Only now is the array known to be GPT_ENTRY_ARRAY_BYTES. */
+	crc = gpt_entries_crc(&h, entries);
+	if (crc != h.entries_crc)
+		return mk_fail(e, "entries CRC32 0x%08x, but the entries at LBA "
+			       "%llu give 0x%08x", h.entries_crc,
+			       (unsigned long long)h.entries_lba, crc);
+	d->total_sectors = total_sectors;
+	memcpy(d->disk_guid, h.disk_guid, GPT_GUID_SIZE);
+	return decode_parts(&h, entries, d, e);
+}
+
+/* ---- comparing ----------------------------------------------------- */
+
+static void compare_guid(const uint8_t *got, const uint8_t *want,
+			 const char *what, const char *field,
+			 struct mk_diffs *diffs)
+{
+	char g[GPT_GUID_TEXT_LEN + 1], w[GPT_GUID_TEXT_LEN + 1];
+
+	if (memcmp(got, want, GPT_GUID_SIZE) == 0)
+		return;
+	gpt_guid_format(got, g);
+	gpt_guid_format(want, w);
+	mk_diff(diffs, "%s: %s %s, expected %s", what, field, g, w);
+}
+
+static void compare_part(const struct gpt_part *got,
+			 const struct gpt_part *want, const char *what,
+			 size_t num, struct mk_diffs *diffs)
+{
+	char field[64];
+
+	snprintf(field, sizeof(field), "partition %zu type", num);
+	compare_guid(got->type_guid, want->type_guid, what, field, diffs);
+	snprintf(field, sizeof(field), "partition %zu GUID", num);
+	compare_guid(got->unique_guid, want->unique_guid, what, field, diffs);
+	if (got->first_lba != want->first_lba)
+		mk_diff(diffs, "%s: partition %zu starts at sector %llu, "
+			"expected %llu", what, num,
+			(unsigned long long)got->first_lba,
+			(unsigned long long)want->first_lba);
+	if (got->last_lba != want->last_lba)
+		mk_diff(diffs, "%s: partition %zu ends at sector %llu, "
+			"expected %llu", what, num,
+			(unsigned long long)got->last_lba,
+			(unsigned long long)want->last_lba);
+	if (got->attributes != want->attributes)
+		mk_diff(diffs, "%s: partition %zu attributes 0x%llx, "
+			"expected 0x%llx", what, num,
+			(unsigned long long)got->attributes,
+			(unsigned long long)want->attributes);
+	if (strcmp(got->name, want->name) != 0)
+		mk_diff(diffs, "%s: partition %zu name '%s', expected '%s'",
+			what, num, got->name, want->name);
+}
+
+void gpt_compare(const struct gpt_disk *got, const struct gpt_disk *want,
+		 const char *what, struct mk_diffs *diffs)
+{
+	size_t n = got->nparts < want->nparts ? got->nparts : want->nparts;
+
+	compare_guid(got->disk_guid, want->disk_guid, what, "disk GUID", diffs);
+	if (got->nparts != want->nparts)
+		mk_diff(diffs, "%s: %zu partitions, expected %zu", what,
+			got->nparts, want->nparts);
+	for (size_t i = 0; i < n; i++)
+		compare_part(&got->parts[i], &want->parts[i], what, i + 1,
+			     diffs);
 }
 
 /* Well-known types, named as sgdisk (GPT fdisk 1.0.9) names them. */

@@ -97,31 +97,7 @@ int gpt_encode(const struct gpt_disk *d, uint8_t *primary, uint8_t *backup,
 #define GPT_BACKUP_ENTRIES_LBA(total_sectors) \
 	((total_sectors) - GPT_BACKUP_SECTORS)
 
-/*
- * Decodes one GPT copy of a disk of `total_sectors`: `header` is its
- * header sector, read at LBA `my_lba` (1 for the primary,
- * GPT_BACKUP_HEADER_LBA for the backup), and `entries` the
- * GPT_ENTRY_ARRAY_SECTORS sectors where gpt_encode puts that copy's
- * array (LBA 2, or GPT_BACKUP_ENTRIES_LBA).  Checks the signature,
- * revision, header size, both CRCs, the reserved field, and that every
- * LBA and size in the header is the one gpt_encode writes for such a
- * disk; then fills `d` with the used entries in slot order (names
- * outside ASCII read as '?').  0, or -1 with the first problem in `e`
- * (not naming the copy: the caller knows which it read).
- */
-int gpt_decode(const uint8_t *header, const uint8_t *entries,
-	       uint64_t my_lba, uint64_t total_sectors, struct gpt_disk *d,
-	       struct mk_err *e);
-
-/*
- * Reports, through `diffs`, each way `got` differs from `want`: the disk
- * GUID, the number of partitions, and per partition its type, GUID,
- * first and last LBA, attributes and name, each a line starting with
- * `what` ("GPT", "GPT backup", ...) and numbering partitions from 1.
- */
-void gpt_compare(const struct gpt_disk *got, const struct gpt_disk *want,
-		 const char *what, struct mk_diffs *diffs);
-/* ---- decoding ----------------------------------------------------- */
+/* ---- decoding any GPT --------------------------------------------- */
 
 #define GPT_MBR_RECORDS 4
 #define GPT_MBR_TYPE_PROTECTIVE 0xEE
@@ -146,6 +122,9 @@ struct gpt_mbr {
 void gpt_decode_mbr(const uint8_t sector[GPT_SECTOR_SIZE], struct gpt_mbr *m);
 
 struct gpt_header_info {
+	uint32_t header_size;      /* bytes its CRC covers (92..512) */
+	uint32_t revision;         /* 0x00010000 for UEFI 2.x */
+	uint32_t reserved;         /* zero in any header written right */
 	uint64_t my_lba;           /* where the header says it is */
 	uint64_t alternate_lba;    /* where the other header is */
 	uint64_t first_usable_lba;
@@ -159,9 +138,10 @@ struct gpt_header_info {
 
 /*
  * Decodes the header sector read at `lba`.  0, or -1 with why it is no
- * valid header: no "EFI PART", a header size or entry geometry outside
- * the spec (entries of 128 << n bytes, at most GPT_ENTRIES_MAX_BYTES in
- * all), a header CRC that does not match, or a MyLBA other than `lba`.
+ * valid header: no "EFI PART", a header size outside 92..512, a header
+ * CRC that does not match, a MyLBA other than `lba`, or an entry
+ * geometry outside the spec (entries of 128 << n bytes, at most
+ * GPT_ENTRIES_MAX_BYTES in all).  The one parser of header bytes.
  */
 int gpt_decode_header(const uint8_t sector[GPT_SECTOR_SIZE], uint64_t lba,
 		      struct gpt_header_info *h, struct mk_err *e);
@@ -169,8 +149,10 @@ int gpt_decode_header(const uint8_t sector[GPT_SECTOR_SIZE], uint64_t lba,
 /* Bytes of the header's entry array (whole sectors). */
 size_t gpt_entries_bytes(const struct gpt_header_info *h);
 
-/* 1 when the CRC of the entry array (entry_count * entry_size bytes at
- * `entries`) is the header's, else 0. */
+/* The CRC32 of the entry array (entry_count * entry_size bytes at
+ * `entries`), and 1 when it is the header's, else 0. */
+uint32_t gpt_entries_crc(const struct gpt_header_info *h,
+			 const uint8_t *entries);
 int gpt_entries_crc_ok(const struct gpt_header_info *h,
 		       const uint8_t *entries);
 
@@ -190,5 +172,34 @@ int gpt_decode_entry(const struct gpt_header_info *h, const uint8_t *entries,
 
 /* The name sgdisk gives a partition type GUID, or NULL when unknown. */
 const char *gpt_type_name(const uint8_t type_guid[GPT_GUID_SIZE]);
+
+/* ---- decoding what gpt_encode writes ----------------------------- */
+
+/*
+ * Decodes one GPT copy of a disk of `total_sectors` as gpt_encode would
+ * have written it: `header` is its header sector, read at LBA `my_lba`
+ * (1 for the primary, GPT_BACKUP_HEADER_LBA for the backup), and
+ * `entries` the GPT_ENTRY_ARRAY_SECTORS sectors where gpt_encode puts
+ * that copy's array (LBA 2, or GPT_BACKUP_ENTRIES_LBA).  The bytes are
+ * read by gpt_decode_header and gpt_decode_entry; on top of their checks
+ * every value in the header must be the one gpt_encode writes for such
+ * a disk (header size, revision, reserved field, LBAs, entry geometry),
+ * the array's CRC must match, and at most GPT_MAX_PARTS entries may be
+ * used.  Fills `d` with them in slot order (each character of a name
+ * outside ASCII read as '?').  0, or -1 with the first problem in `e`
+ * (not naming the copy: the caller knows which it read).
+ */
+int gpt_decode(const uint8_t *header, const uint8_t *entries,
+	       uint64_t my_lba, uint64_t total_sectors, struct gpt_disk *d,
+	       struct mk_err *e);
+
+/*
+ * Reports, through `diffs`, each way `got` differs from `want`: the disk
+ * GUID, the number of partitions, and per partition its type, GUID,
+ * first and last LBA, attributes and name, each a line starting with
+ * `what` ("GPT", "GPT backup", ...) and numbering partitions from 1.
+ */
+void gpt_compare(const struct gpt_disk *got, const struct gpt_disk *want,
+		 const char *what, struct mk_diffs *diffs);
 
 #endif

@@ -32,11 +32,6 @@
 #define BLOB_CHUNK (1u << 20)
 
 /* Constants that modules define each for their own format must agree. */
-_Static_assert(LAYOUT_SECTOR == GPT_SECTOR_SIZE, "one sector size");
-_Static_assert(LAYOUT_RAW_START_SECTOR == GPT_PRIMARY_SECTORS,
-	       "the raw area starts after the primary GPT");
-_Static_assert(LAYOUT_GPT_BACKUP_SECTORS == GPT_BACKUP_SECTORS,
-	       "layout leaves room for exactly the backup GPT");
 _Static_assert(LAYOUT_ALIGN % EXT4FS_BLOCK_SIZE == 0,
 	       "partitions start on filesystem blocks");
 _Static_assert(IMAGE_FILE_MODE == OUTPUT_MODE, "one mode for files made");

@@ -9,7 +9,6 @@
 #include "util.h"
 
 #define CHUNK_SECTORS 2048u /* 1 MiB read at a time */
-#define FILL_BYTE 0xFF
 #define ENV_MAX_SIZE (16u << 20) /* the most a U-Boot environment takes */
 
 /* What the boot ROM finds at sector 64: rkcommon.c's header0, whose
@@ -61,7 +60,7 @@ static enum inspect_kind classify(const uint8_t *s)
 	if (mk_is_zero(s, INSPECT_SECTOR))
 		return INSPECT_EMPTY;
 	for (size_t i = 0; i < INSPECT_SECTOR; i++)
-		if (s[i] != FILL_BYTE)
+		if (s[i] != LAYOUT_PAD_BYTE)
 			return INSPECT_DATA;
 	return INSPECT_FILL;
 }
@@ -407,7 +406,7 @@ static const char *content_of(const uint8_t *p, size_t n)
 
 	if (mk_is_zero(p, n))
 		return "zeros";
-	for (i = 0; i < n && p[i] == FILL_BYTE; i++)
+	for (i = 0; i < n && p[i] == LAYOUT_PAD_BYTE; i++)
 		;
 	return i == n ? "fill" : "data";
 }
@@ -483,9 +482,8 @@ static int read_env(struct ctx *c, const struct mkr2simg_inspect_options *o)
 	free(area);
 	if (rc)
 		return -1;
-	pick = r->env_redundant ? ubootenv_saved_pick(&r->envs[0].saved,
-						      &r->envs[1].saved)
-				: (r->envs[0].saved.valid ? 0 : -1);
+	pick = ubootenv_saved_pick(&r->envs[0].saved,
+				   r->env_redundant ? &r->envs[1].saved : NULL);
 	if (pick >= 0)
 		r->envs[pick].in_use = 1;
 	return 0;

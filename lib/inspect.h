@@ -24,13 +24,14 @@
 #include "extlinux.h"
 #include "gpt.h"
 #include "imgread.h"
+#include "layout.h"
 #include "mkr2simg.h"
 #include "ubootenv.h"
 
-#define INSPECT_SECTOR 512u
-/* Where the RK3328 boot ROM and SPL look (layout.h has ours too). */
-#define INSPECT_IDBLOADER_LBA 64u
-#define INSPECT_FIT_LBA 16384u
+#define INSPECT_SECTOR LAYOUT_SECTOR
+/* Where the RK3328 boot ROM and SPL look (layout.h's). */
+#define INSPECT_IDBLOADER_LBA LAYOUT_IDBLOADER_SECTOR
+#define INSPECT_FIT_LBA LAYOUT_UBOOT_ITB_SECTOR
 /* Zeros or fill shorter than this between two data runs are part of
  * the data (alignment inside a bootloader), 1 MiB. */
 #define INSPECT_MERGE_SECTORS 2048u

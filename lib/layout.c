@@ -68,7 +68,6 @@ int layout_bootloaders(const char *idbloader, const char *uboot_itb,
 
 /* ---- U-Boot's saved environment ----------------------------------- */
 
-#define PAD_ERASED 0xFF /* binman pads u-boot-rockchip.bin with it */
 
 static int env_range_ok(const char *option, uint64_t offset, uint64_t size,
 			struct mk_err *e)
@@ -118,7 +117,7 @@ static int blob_padding_under(const struct layout_blob *blob,
 			rc = mk_fail(e, "%s %s: cannot read", blob->option,
 				     blob->path);
 		for (size_t i = 0; rc == 1 && i < n; i++)
-			if (buf[i] != 0 && buf[i] != PAD_ERASED)
+			if (buf[i] != 0 && buf[i] != LAYOUT_PAD_BYTE)
 				rc = 0;
 	}
 	close(fd);

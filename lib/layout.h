@@ -20,15 +20,16 @@
 #include "err.h"
 #include "gpt.h"
 
-#define LAYOUT_SECTOR 512u
-#define LAYOUT_RAW_START_SECTOR 34u         /* after the primary GPT */
+#define LAYOUT_SECTOR ((unsigned)GPT_SECTOR_SIZE)
+#define LAYOUT_RAW_START_SECTOR ((unsigned)GPT_PRIMARY_SECTORS)
 #define LAYOUT_ALIGN (4u << 20)             /* SD erase-block multiple */
 #define LAYOUT_IDBLOADER_SECTOR 64u         /* where the boot ROM looks */
 #define LAYOUT_UBOOT_ITB_SECTOR 16384u      /* U-Boot SPL's default */
 #define LAYOUT_BOOT_PART_SECTOR 32768u      /* first partition, 16 MiB */
-#define LAYOUT_GPT_BACKUP_SECTORS 33u       /* entries + header at end */
+#define LAYOUT_GPT_BACKUP_SECTORS ((unsigned)GPT_BACKUP_SECTORS)
 #define LAYOUT_MAX_BLOBS 2
 #define LAYOUT_MAX_ENVS 2                   /* U-Boot's two copies */
+#define LAYOUT_PAD_BYTE 0xFF /* binman pads u-boot-rockchip.bin with it */
 
 /* A raw file written outside any partition. */
 struct layout_blob {

@@ -205,6 +205,10 @@ struct mkr2simg_verify_options {
 	const char *dtb;            /* NULL: default; "none": FDTDIR */
 	int timeout_seconds;        /* as in mkr2simg_options */
 	int64_t source_date_epoch;  /* -1: unset */
+	uint64_t env_offset;        /* U-Boot's saved environment, as in */
+	uint64_t env_size;          /* mkr2simg_options: checked the same */
+	uint64_t env_redundant_offset; /* way; a valid one there is a
+					  difference */
 };
 
 /* Fills `o` with the build's defaults. */

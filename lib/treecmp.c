@@ -6,10 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <ext2fs/ext2fs.h>
 #include <ext2fs/ext2_ext_attr.h>
 #include <ext2fs/ext2_fs.h>
 
 #include "closure.h"
+#include "e2fs.h"
 #include "ext4fs.h"
 #include "util.h"
 
@@ -294,7 +296,7 @@ static void compare_xattrs(struct cmp *c, ext2_ino_t ino)
 		ext2fs_xattrs_close(&h);
 	if (err)
 		mk_diff(c->d, "%s: extended attributes cannot be read: %s",
-			shown(c), error_message(err));
+			shown(c), e2fs_message(err));
 	else if (count)
 		mk_diff(c->d, "%s: %zu extended attribute%s (%s), expected "
 			"none", shown(c), count, count == 1 ? "" : "s", name);
@@ -383,7 +385,7 @@ static int compare_bytes(struct cmp *c, const struct fst_node *n,
 	err = ext2fs_file_open2(c->fs, ino, (struct ext2_inode *)in, 0, &f);
 	if (err) {
 		mk_diff(c->d, "%s: data cannot be read: %s", shown(c),
-			error_message(err));
+			e2fs_message(err));
 		return 0;
 	}
 	if (!n->data && (fd = fst_open(n, c->e)) < 0) {
@@ -400,7 +402,7 @@ static int compare_bytes(struct cmp *c, const struct fst_node *n,
 		if (err || got != want) {
 			mk_diff(c->d, "%s: data cannot be read at byte %llu: %s",
 				shown(c), (unsigned long long)(pos + got),
-				err ? error_message(err) : "short read");
+				err ? e2fs_message(err) : "short read");
 			break;
 		}
 		rc = read_source(c, n, fd, pos, want, &expect);
@@ -452,7 +454,7 @@ static int read_target(struct cmp *c, ext2_ino_t ino,
 	}
 	if (err || got != size) {
 		mk_diff(c->d, "%s: symlink target cannot be read: %s", shown(c),
-			err ? error_message(err) : "short read");
+			err ? e2fs_message(err) : "short read");
 		return -1;
 	}
 	return 0;
@@ -591,7 +593,7 @@ static int compare_dir(struct cmp *c, struct fst_node *dir, ext2_ino_t ino)
 		rc = mk_fail(c->e, "out of memory");
 	else if (err)
 		mk_diff(c->d, "%s: directory cannot be read: %s", shown(c),
-			error_message(err));
+			e2fs_message(err));
 	else {
 		if (es.n > 1)
 			qsort(es.v, es.n, sizeof(*es.v), cmp_entries);
@@ -611,7 +613,7 @@ static int compare_node(struct cmp *c, struct fst_node *n, ext2_ino_t ino)
 				     c->isize);
 	if (err) {
 		mk_diff(c->d, "%s: inode %u cannot be read: %s", shown(c), ino,
-			error_message(err));
+			e2fs_message(err));
 		return 0;
 	}
 	/* A copy: c->ibuf is the next inode's once the walk goes on. */
@@ -676,18 +678,12 @@ static void compare_state(struct cmp *c)
 
 static int open_fs(struct cmp *c)
 {
-	char opts[64];
-	errcode_t err;
+	errcode_t err = e2fs_open_ro(c->spec->image, c->spec->offset, 0,
+				     &c->fs);
 
-	snprintf(opts, sizeof(opts), "offset=%llu",
-		 (unsigned long long)c->spec->offset);
-	/* No EXT2_FLAG_RW: libext2fs opens the image read-only. */
-	err = ext2fs_open2(c->spec->image, opts, EXT2_FLAG_64BITS, 0, 0,
-			   c->spec->io, &c->fs);
 	if (err) {
-		c->fs = NULL;
 		mk_diff(c->d, "%s: no ext4 filesystem can be read there: %s",
-			c->spec->what, error_message(err));
+			c->spec->what, e2fs_message(err));
 	}
 	return err ? -1 : 0;
 }
@@ -698,9 +694,6 @@ int treecmp_run(const struct treecmp_fs *spec, struct fst_node *tree,
 	struct cmp c = { .spec = spec, .d = diffs, .e = e };
 	int rc = 0;
 
-	/* libext2fs's messages (error_message) once its table is known;
-	 * registering it again changes nothing. */
-	initialize_ext2_error_table();
 	if (open_fs(&c))
 		return 0;
 	compare_super(&c);

@@ -2,8 +2,8 @@
  * treecmp.h - one ext4 filesystem of an image read back and compared
  * with the tree it should hold.
  *
- * Owns: opening a filesystem read-only with libext2fs (never writing to
- * it) and walking its directories in step with an fstree (trees.c's, the
+ * Owns: walking the directories of a filesystem opened read-only
+ * (libext2fs never writes to it) in step with an fstree (trees.c's, the
  * tree the build writes), reporting each difference as one line naming
  * the path: an entry missing, or there but not in the tree; another kind
  * of file; permission bits; owner; any of the four times; a file's size
@@ -14,22 +14,20 @@
  * entries of the directories on the current path, 24 bytes per regular
  * file's inode, and a path per inode with more than one name.
  * Does not own: what the tree holds (trees.c), the partition table
- * (gpt.c, layout.c), or the filesystem's own consistency (bitmaps,
- * directory link counts, checksums of unused blocks: e2fsck's).
+ * (gpt.c, layout.c), how libext2fs opens it and names its errors
+ * (e2fs.c), or the filesystem's own consistency (bitmaps, directory
+ * link counts, checksums of unused blocks: e2fsck's).
  */
 #ifndef MK_TREECMP_H
 #define MK_TREECMP_H
 
 #include <stdint.h>
 
-#include <ext2fs/ext2fs.h>
-
 #include "err.h"
 #include "fstree.h"
 
 struct treecmp_fs {
-	const char *image;     /* the name libext2fs opens */
-	io_manager io;         /* and how it reads it */
+	const char *image;     /* the image file's name (imgread.h's) */
 	uint64_t offset;       /* the partition's first byte in the image */
 	uint64_t size;         /* and its bytes */
 	const char *label;     /* the volume label it must have */

@@ -214,8 +214,8 @@ int ubootenv_read_saved(const uint8_t *area, size_t size, int redundant,
 int ubootenv_saved_pick(const struct ubootenv_saved *a,
 			const struct ubootenv_saved *b)
 {
-	if (!a->valid || !b->valid)
-		return a->valid ? 0 : b->valid ? 1 : -1;
+	if (!b || !a->valid || !b->valid)
+		return a->valid ? 0 : b && b->valid ? 1 : -1;
 	if (a->flags == FLAGS_WRAP_HIGH && b->flags == 0)
 		return 1;
 	if (b->flags == FLAGS_WRAP_HIGH && a->flags == 0)

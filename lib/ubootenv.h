@@ -100,7 +100,7 @@ int ubootenv_read_saved(const uint8_t *area, size_t size, int redundant,
  * Of two copies, the one U-Boot loads (env_check_redund): a valid one
  * over an invalid one; of two valid ones the higher flags, except that
  * 0 follows 255; equal flags: the first.  0 for `a`, 1 for `b`, -1 when
- * neither is valid.
+ * neither is valid.  `b` NULL: a U-Boot with one copy, `a` if valid.
  */
 int ubootenv_saved_pick(const struct ubootenv_saved *a,
 			const struct ubootenv_saved *b);

@@ -5,34 +5,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <ext2fs/ext2fs.h>
 
 #include "closure.h"
 #include "err.h"
 #include "extlinux.h"
 #include "gpt.h"
 #include "image.h"
+#include "imgread.h"
 #include "layout.h"
 #include "toplevel.h"
 #include "treecmp.h"
 #include "trees.h"
+#include "ubootenv.h"
 #include "util.h"
-
-/*
- * The image as verify reads it: the partition table and the raw area
- * through `fd`, the filesystems by `name` through libext2fs's `io`.
- * open_plain is the only opener; another (a compressed image) fills the
- * same fields.
- */
-struct image {
-	int fd;
-	uint64_t size;
-	char name[32];   /* /proc/self/fd/N: libext2fs opens this very file */
-	io_manager io;
-};
 
 /* Where the table puts the two partitions (bytes). */
 struct parts {
@@ -50,8 +36,9 @@ struct verify {
 	struct mk_toplevel top;
 	struct mk_buf registration;
 	struct trees trees;
-	struct mk_layout blobs;    /* the bootloaders given */
-	struct image img;
+	struct mk_layout blobs;    /* the bootloaders given, the saved
+				      environment's range */
+	struct mk_imgread img;     /* plain, or decompressed: imgread.c */
 	struct parts parts;
 	int have_parts;
 };
@@ -61,6 +48,9 @@ void mkr2simg_verify_options_init(struct mkr2simg_verify_options *o)
 	memset(o, 0, sizeof(*o));
 	o->timeout_seconds = IMAGE_DEFAULT_TIMEOUT;
 	o->source_date_epoch = -1;
+	o->env_offset = UBOOTENV_SAVED_OFFSET;
+	o->env_size = UBOOTENV_SAVED_SIZE;
+	o->env_redundant_offset = UBOOTENV_SAVED_REDUNDANT_OFFSET;
 }
 
 /* ---- inputs, as the build reads them ---------------------------- */
@@ -105,8 +95,12 @@ static int load_inputs(struct verify *v)
 	    mk_read_max(o->registration, IMAGE_REGISTRATION_MAX,
 			&v->registration, &why))
 		return mk_fail(&v->e, "--registration %s", why.msg);
+	/* The saved environment's range, as the build places and checks
+	 * it: the same options, the same refusals. */
 	return layout_bootloaders(o->idbloader, o->uboot_itb,
-				  o->uboot_rockchip, &v->blobs, &v->e);
+				  o->uboot_rockchip, &v->blobs, &v->e) ||
+	       layout_env(o->env_offset, o->env_size, o->env_redundant_offset,
+			  &v->blobs, &v->e) ? -1 : 0;
 }
 
 /* The trees the build would write, from the build's own code. */
@@ -120,41 +114,9 @@ static int build_trees(struct verify *v)
 
 /* ---- the image ---------------------------------------------------- */
 
-static int open_plain(const char *path, struct image *img, struct mk_err *e)
-{
-	struct stat st;
-
-	img->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (img->fd < 0)
-		return mk_fail_errno(e, errno, "%s", path);
-	if (fstat(img->fd, &st) != 0)
-		return mk_fail_errno(e, errno, "%s", path);
-	if (!S_ISREG(st.st_mode))
-		return mk_fail(e, "%s: a %s, not an image file", path,
-			       mk_file_kind(st.st_mode));
-	img->size = (uint64_t)st.st_size;
-	snprintf(img->name, sizeof(img->name), "/proc/self/fd/%d", img->fd);
-	img->io = unix_io_manager;
-	return 0;
-}
-
 static int read_image(struct verify *v, void *buf, size_t len, uint64_t off)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pread(v->img.fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return mk_fail_errno(&v->e, n ? errno : EIO, "%s: cannot "
-					     "read at byte %llu", v->o->image,
-					     (unsigned long long)(off + done));
-		done += (size_t)n;
-	}
-	return 0;
+	return imgread_pread(&v->img, buf, len, off, &v->e);
 }
 
 /* ---- the partition table ----------------------------------------- */
@@ -342,17 +304,31 @@ static int expected_raw(struct verify *v, const int *fds, uint64_t at,
 	return 0;
 }
 
-/* Which region byte `off` is in: a bootloader's index, or nblobs for
- * the zeros around them. */
+/*
+ * The raw area's regions, each with its own line: the bootloaders
+ * (0..nblobs-1), the saved environment's copies (nblobs..), and the
+ * zeros around them (ZEROS).  A byte in an environment copy is that
+ * copy's, even under a bootloader's padding: U-Boot reads it there.
+ */
+#define ENV_REGION(bl, i) ((bl)->nblobs + (i))
+#define ZEROS(bl) ((bl)->nblobs + (bl)->nenvs)
+
+static int inside(uint64_t off, uint64_t start, uint64_t size)
+{
+	return off >= start && off - start < size;
+}
+
 static size_t region_of(const struct mk_layout *bl, uint64_t off)
 {
 	size_t i;
 
+	for (i = 0; i < bl->nenvs; i++)
+		if (inside(off, bl->envs[i].offset, bl->envs[i].size))
+			return ENV_REGION(bl, i);
 	for (i = 0; i < bl->nblobs; i++)
-		if (off >= bl->blobs[i].offset &&
-		    off < bl->blobs[i].offset + bl->blobs[i].size)
+		if (inside(off, bl->blobs[i].offset, bl->blobs[i].size))
 			return i;
-	return bl->nblobs;
+	return ZEROS(bl);
 }
 
 static void tally(const struct mk_layout *bl, struct region *r,
@@ -388,7 +364,7 @@ static void report_raw(struct verify *v, const struct region *r,
 							    : "bytes differ",
 				(unsigned long long)(r[i].first - b->offset));
 	}
-	i = v->blobs.nblobs;
+	i = ZEROS(&v->blobs);
 	if (r[i].count)
 		mk_diff(&v->diffs, "bootloader area (sectors %llu-%llu): %llu "
 			"%s not zero outside the bootloaders given, first at "
@@ -399,13 +375,91 @@ static void report_raw(struct verify *v, const struct region *r,
 			(unsigned long long)(r[i].first / LAYOUT_SECTOR));
 }
 
+/* ---- U-Boot's saved environment ---------------------------------- */
+
+/* What U-Boot makes of copy `i`, read into `s` when its bytes are not
+ * the build's (an unread copy stays invalid: zeros or padding never
+ * carry a right CRC). */
+static int read_env(struct verify *v, const struct region *r, size_t i,
+		    struct ubootenv_saved *s)
+{
+	const struct layout_env *env = &v->blobs.envs[i];
+	uint8_t *area;
+	int rc;
+
+	if (r[ENV_REGION(&v->blobs, i)].count == 0 ||
+	    !inside(env->offset + env->size - 1, 0, v->img.size))
+		return 0;
+	if (!(area = malloc(env->size)))
+		return mk_fail(&v->e, "out of memory");
+	rc = read_image(v, area, env->size, env->offset) ||
+	     ubootenv_read_saved(area, env->size, v->blobs.nenvs > 1, s,
+				 &v->e) ? -1 : 0;
+	free(area);
+	return rc;
+}
+
+/* One line per copy whose bytes differ: a valid environment (U-Boot
+ * would boot with it), or just other bytes. */
+static void report_env(struct verify *v, const struct region *r, size_t i,
+		       const struct ubootenv_saved *s, int picked)
+{
+	const struct layout_env *env = &v->blobs.envs[i];
+	const struct region *x = &r[ENV_REGION(&v->blobs, i)];
+	char range[128];
+
+	if (x->count == 0)
+		return;
+	snprintf(range, sizeof(range), "U-Boot saved environment at "
+		 "0x%llX-0x%llX (%s, sectors %llu-%llu)",
+		 (unsigned long long)env->offset,
+		 (unsigned long long)(env->offset + env->size - 1), env->option,
+		 (unsigned long long)(env->offset / LAYOUT_SECTOR),
+		 (unsigned long long)((env->offset + env->size) /
+				      LAYOUT_SECTOR - 1));
+	if (s->valid)
+		mk_diff(&v->diffs, "%s: a valid saved environment of %zu "
+			"variable%s, %s", range, s->env.vars,
+			s->env.vars == 1 ? "" : "s",
+			picked ? "which U-Boot would load instead of its "
+				 "default environment"
+			       : "though U-Boot would load the other copy");
+	else
+		mk_diff(&v->diffs, "%s: %llu %s from what mkr2simg writes "
+			"there (no valid environment), first at sector %llu",
+			range, x->count, x->count == 1 ? "byte differs"
+						       : "bytes differ",
+			(unsigned long long)(x->first / LAYOUT_SECTOR));
+}
+
+static int check_env(struct verify *v, const struct region *r)
+{
+	struct ubootenv_saved s[LAYOUT_MAX_ENVS];
+	size_t i, n = v->blobs.nenvs;
+	int rc = 0, pick;
+
+	memset(s, 0, sizeof(s));
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = read_env(v, r, i, &s[i]);
+	if (rc == 0) {
+		pick = ubootenv_saved_pick(&s[0], n > 1 ? &s[1] : NULL);
+		for (i = 0; i < n; i++)
+			report_env(v, r, i, &s[i], pick == (int)i);
+	}
+	for (i = 0; i < n; i++)
+		ubootenv_saved_free(&s[i]);
+	return rc;
+}
+
+/* ---- the raw area, whole ----------------------------------------- */
+
 /* From the primary GPT to partition 1: zeros, the bootloaders over them
- * (as the build's write_raw_area). */
+ * (as the build's write_raw_area); the saved environment's range. */
 static int check_raw_area(struct verify *v)
 {
 	uint64_t start = (uint64_t)GPT_PRIMARY_SECTORS * GPT_SECTOR_SIZE;
 	uint64_t end = (uint64_t)LAYOUT_BOOT_PART_SECTOR * LAYOUT_SECTOR;
-	struct region r[LAYOUT_MAX_BLOBS + 1];
+	struct region r[LAYOUT_MAX_BLOBS + LAYOUT_MAX_ENVS + 1];
 	int fds[LAYOUT_MAX_BLOBS];
 	char *got = malloc(VERIFY_CHUNK), *want = malloc(VERIFY_CHUNK);
 	size_t i, opened = 0;
@@ -435,6 +489,8 @@ static int check_raw_area(struct verify *v)
 	}
 	if (rc == 0)
 		report_raw(v, r, start, end);
+	if (rc == 0)
+		rc = check_env(v, r);
 	for (i = 0; i < opened; i++)
 		close(fds[i]);
 	free(got);
@@ -447,11 +503,11 @@ static int check_raw_area(struct verify *v)
 static int check_filesystems(struct verify *v)
 {
 	struct treecmp_fs boot = {
-		v->img.name, v->img.io, v->parts.boot_start,
+		v->img.fd_path, v->parts.boot_start,
 		v->parts.boot_size, IMAGE_BOOT_LABEL,
 		"partition 1 (" IMAGE_BOOT_LABEL ")", "/boot" };
 	struct treecmp_fs root = {
-		v->img.name, v->img.io, v->parts.root_start,
+		v->img.fd_path, v->parts.root_start,
 		v->parts.root_size, IMAGE_ROOT_LABEL,
 		"partition 2 (" IMAGE_ROOT_LABEL ")", "" };
 
@@ -466,7 +522,7 @@ static int check_filesystems(struct verify *v)
 static int run(struct verify *v)
 {
 	if (load_inputs(v) || build_trees(v) ||
-	    open_plain(v->o->image, &v->img, &v->e))
+	    imgread_open(&v->img, v->o->image, &v->e))
 		return -1;
 	return check_gpt(v) || check_raw_area(v) || check_filesystems(v)
 		       ? -1 : 0;
@@ -487,8 +543,7 @@ int mkr2simg_verify(const struct mkr2simg_verify_options *o,
 	rc = run(&v);
 	if (rc && err && errlen)
 		mk_err_fit(v.e.msg, err, errlen);
-	if (v.img.fd >= 0)
-		close(v.img.fd);
+	imgread_close(&v.img);
 	trees_free(&v.trees);
 	free(v.registration.data);
 	toplevel_free(&v.top);

@@ -7,10 +7,12 @@
  * both GPT copies decoded (gpt.c), equal, placed as layout.c places them
  * and, re-encoded by gpt_encode, equal to the image's sectors byte for
  * byte; the raw area between the primary GPT and partition 1 holding
- * the given bootloaders at their sectors and zeros elsewhere; each
+ * the given bootloaders at their sectors and zeros elsewhere, and in
+ * U-Boot's saved environment's range (layout.c places it as for the
+ * build) no environment U-Boot would load (ubootenv.c reads it); each
  * filesystem against the tree the build writes (trees.c) through
- * treecmp.c; and opening the image read-only.  Does not own any format
- * or what an image holds.
+ * treecmp.c.  Does not own any format, what an image holds, or opening
+ * it (imgread.c: plain, zstd or gzip, read-only).
  */
 #ifndef MK_VERIFY_H
 #define MK_VERIFY_H

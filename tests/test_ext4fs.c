@@ -435,6 +435,29 @@ static void test_full_filesystem_fails(void **state)
 	assert_non_null(strstr(e.msg, "SMALL filesystem is full"));
 }
 
+/* A partition too small for ext4: the message is libext2fs's own text
+ * for its error code.  Nothing in this program registers libext2fs's
+ * com_err table, so without the library's doing so this reads
+ * "Unknown code ext2 N". */
+static void test_libext2fs_error_has_its_text(void **state)
+{
+	struct fs_fixture *f = *state;
+	struct ext4fs_spec spec = { .label = "TINY", .time = 1,
+				    .offset = IMAGE_OFFSET, .size = 2 * BS,
+				    .inodes = 64 };
+	struct ext4fs_stats st;
+	struct mk_err e = { "" };
+
+	assert_int_equal(fst_sort(f->root, &e), 0);
+	assert_int_equal(ext4fs_add_lost_found(f->root, 1, &e), 0);
+	assert_int_equal(ext4fs_write(f->image, f->fd, &spec, f->root, NULL,
+				      &st, &e), -1);
+	if (strstr(e.msg, "Unknown code") ||
+	    !strstr(e.msg, "cannot lay out ext4: Not enough space to build "
+			   "proposed filesystem"))
+		fail_msg("'%s'", e.msg);
+}
+
 /* ---- indexed directories (htree) ---- */
 
 #define DX_ROOT_INFO 24      /* dx_root_info: after "." and ".." (12 each) */
@@ -890,6 +913,7 @@ int main(void)
 		FS_TEST(test_directory_blocks),
 		FS_TEST(test_min_size_holds),
 		FS_TEST(test_full_filesystem_fails),
+		FS_TEST(test_libext2fs_error_has_its_text),
 		FS_TEST(test_one_block_linear_two_indexed),
 		FS_TEST(test_two_level_directory),
 		FS_TEST(test_colliding_hashes),

@@ -657,7 +657,7 @@ static void test_decode_rejects(void **state)
 
 	(void)state;
 	memcpy(copy, hdr, SECTOR);
-	decode_fail(hdr, 2, "says it is at LBA 1");
+	decode_fail(hdr, 2, "its own LBA 1, expected 2");
 	hdr[H_SIG] = 'e';
 	decode_fail(hdr, 1, "EFI PART");
 	memcpy(hdr, copy, SECTOR);
@@ -889,6 +889,30 @@ static void test_decode_rejects_header_fields(void **state)
 	expect_header_rejected(H_ENTRY_SIZE, 256, 4, "entry size 256");
 }
 
+/* A 96-byte header (the spec allows up to a sector, its CRC covering
+ * them all) is a GPT gpt_decode_header reads, but not gpt_encode's. */
+static void test_decode_rejects_longer_header(void **state)
+{
+	struct image *img = encode_fixture();
+	uint8_t *h = img->primary + SECTOR, copy[96];
+	struct gpt_header_info info;
+	struct gpt_disk d;
+	struct mk_err e = { "" };
+
+	(void)state;
+	put32(h + H_SIZE, sizeof(copy));
+	memcpy(copy, h, sizeof(copy));
+	memset(copy + H_CRC, 0, 4);
+	put32(h + H_CRC, (uint32_t)crc32(0L, copy, sizeof(copy)));
+	if (gpt_decode_header(h, 1, &info, &e))
+		fail_msg("%s", e.msg);
+	assert_int_equal(info.header_size, 96);
+	assert_int_equal(decode_primary(img, &d, &e), -1);
+	if (!strstr(e.msg, "header size 96, expected 92"))
+		fail_msg("'%s'", e.msg);
+	free(img);
+}
+
 static void test_decode_rejects_crcs_and_signature(void **state)
 {
 	struct image *img = encode_fixture();
@@ -1081,6 +1105,7 @@ int main(void)
 					  temp_image_teardown),
 		cmocka_unit_test(test_decode_both_copies),
 		cmocka_unit_test(test_decode_rejects_header_fields),
+		cmocka_unit_test(test_decode_rejects_longer_header),
 		cmocka_unit_test(test_decode_rejects_crcs_and_signature),
 		cmocka_unit_test(test_decode_rejects_fifth_partition),
 		cmocka_unit_test(test_decode_non_ascii_name),

@@ -114,7 +114,7 @@ static int setup(void **state)
 	    fst_add(f->root, host, &e) || fst_sort(f->root, &e) ||
 	    ext4fs_add_lost_found(f->root, 1, &e))
 		return -1;
-	f->spec = (struct treecmp_fs){ f->image, unix_io_manager, IMAGE_OFFSET,
+	f->spec = (struct treecmp_fs){ f->image, IMAGE_OFFSET,
 				       FS_BYTES, "TEST", "partition 9", "" };
 	f->diffs = (struct mk_diffs){ save_line, f, 0 };
 	return 0;

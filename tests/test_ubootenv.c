@@ -358,6 +358,14 @@ static void test_saved_pick(void **state)
 	assert_int_equal(pick(1, 1, 1, 2), 1);
 	assert_int_equal(pick(1, 2, 1, 1), 0);
 	assert_int_equal(pick(1, 255, 1, 0), 1); /* 0 follows 255 */
+	/* One copy (no CONFIG_ENV_OFFSET_REDUND): it, when valid. */
+	{
+		struct ubootenv_saved one = { .valid = 1, .flags = -1 };
+
+		assert_int_equal(ubootenv_saved_pick(&one, NULL), 0);
+		one.valid = 0;
+		assert_int_equal(ubootenv_saved_pick(&one, NULL), -1);
+	}
 	assert_int_equal(pick(1, 0, 1, 255), 0);
 	assert_int_equal(pick(1, 5, 1, 5), 0);
 	assert_int_equal(pick(1, 254, 1, 0), 0);

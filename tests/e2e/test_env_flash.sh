@@ -16,7 +16,8 @@
 #   - a used card (0xAA bytes) holding a valid environment gets only the
 #     image's data ranges (flash_data_ranges.py: SEEK_DATA/SEEK_HOLE, as
 #     cp --sparse or dd conv=sparse write), and another one a
-#     `bmaptool copy --bmap` onto it as a block device (a loop device:
+#     `bmaptool copy --bmap` with the image's own bmap (BUILDER's --bmap,
+#     written in the same run) onto it as a block device (a loop device:
 #     onto a regular file bmaptool truncates first, which would hide the
 #     old bytes); afterwards inspect and uboot_env.py (Python's zlib,
 #     apart from the C code) both say there is no valid environment.
@@ -95,7 +96,7 @@ run() {
 	shift
 	echo "== $name"
 	"$builder" -q --store-root "$fx/store" --seed env-flash --boot-size 64M \
-		--root-headroom 8M "$@" "$fx/closure.txt" "$img" 2>/dev/null
+		--root-headroom 8M --bmap "$work/bmap" "$@" "$fx/closure.txt" "$img" 2>/dev/null
 	size=$(stat -c %s "$img")
 
 	# inspect sees a saved environment where there is one.
@@ -132,7 +133,6 @@ assert e["valid"] and e["size"] == 0x4000 and e["copies"][0]["offset"] == 0x6000
 	rm -f "$work/card"
 
 	# bmaptool copy with the image's bmap onto the card as a block device.
-	bmaptool -q create -o "$work/bmap" "$img"
 	used_card "$work/card" "$size"
 	if [ "$(id -u)" -eq 0 ] && loop=$(losetup -f --show "$work/card" 2>"$work/losetup.log"); then
 		bmaptool -q copy --bmap "$work/bmap" "$img" "$loop"

@@ -126,6 +126,31 @@ t_bare_epoch() { # no bootloader, no registration, sizes and seed given
 		--toplevel "$(cat "$F/toplevel")"
 }
 
+# ---- compressed images (imgread.c) ------------------------------------
+
+# the build's own .zst OUTPUT of the reference image
+zst_ref() { [ -e "$tmp/ref.img.zst" ] || build "$tmp/ref.img.zst" "${ref_opts[@]}"; }
+t_zst_gz() {
+	zst_ref
+	build "$tmp/ref.img.gz" "${ref_opts[@]}"
+	expect_pass "$1-zst" "$tmp/ref.img.zst" "${ref_opts[@]}"
+	expect_pass "$1-gz" "$tmp/ref.img.gz" "${ref_opts[@]}"
+}
+t_zst_damaged() { # decompressed, damaged with debugfs, recompressed
+	local img=$tmp/zdamaged.img
+	zst_ref
+	zstd -q -d -f "$tmp/ref.img.zst" -o "$img"
+	dbg "$img" "$(p2_offset "$img")" "sif \"$HELLO/bin/hello\" mode 0100755"
+	zstd -q -f --rm "$img" -o "$img.zst"
+	expect_fail "$1" "$img.zst" "$(re "$HELLO/bin/hello"): mode 0755, expected 0555" "${ref_opts[@]}"
+}
+t_zst_cut() { # a stream that ends early cannot be compared: exit 2
+	zst_ref
+	head -c 100000 "$tmp/ref.img.zst" >"$tmp/cut.img.zst"
+	expect_trouble "$1" "$(re "$tmp/cut.img.zst"): the zstd stream ends early" \
+		--store-root "$F/store" "$tmp/cut.img.zst" "$F/closure.txt"
+}
+
 # ---- damage to a store file ------------------------------------------
 
 t_store_byte() {
@@ -362,6 +387,66 @@ t_no_bootloader_given() {
 		--registration "$REG"
 }
 
+# ---- U-Boot's saved environment (issue 13) --------------------------
+
+ENV_RANGE='U-Boot saved environment at 0x3F8000-0x3FFFFF \(--env-offset, sectors 8128-8191\)'
+# plant IMAGE [uboot_env.py options] NAME=VALUE...: a valid environment,
+# its CRC by Python's zlib (uboot_env.py), apart from the C reader
+plant() { python3 "$here/uboot_env.py" plant "$@"; }
+# only_line NAME: the difference is the only line (the raw-area check
+# does not report the same bytes again)
+only_line() {
+	[ "$(wc -l <"$tmp/out")" -eq 1 ] ||
+		case_bad "$1" "more than the one line: $(tr '\n' '|' <"$tmp/out")"
+}
+t_env_planted() {
+	local img
+	img=$(damaged "$1")
+	plant "$img" "bootcmd=run old_system" "ramdisk_addr_r=0x06000000"
+	expect_fail "$1" "$img" "$ENV_RANGE: a valid saved environment of 2 variables, which U-Boot would load instead of its default environment" "${ref_opts[@]}"
+	only_line "$1"
+}
+t_env_rockchip() { # under u-boot-rockchip.bin's padding: the range's line
+	local img=$tmp/rockchip-env.img
+	build "$img" --uboot-rockchip "$BL/u-boot-rockchip.bin" --registration "$REG"
+	plant "$img" "bootcmd=run saved"
+	expect_fail "$1" "$img" "$ENV_RANGE: a valid saved environment of 1 variable, which U-Boot would load instead of its default environment" \
+		--uboot-rockchip "$BL/u-boot-rockchip.bin" --registration "$REG"
+	only_line "$1"
+}
+t_env_not_valid() { # a CRC that does not match: other bytes, no more
+	local img
+	img=$(damaged "$1")
+	plant "$img" "bootcmd=run old_system"
+	flip "$img" $((0x3F8000 + 4))
+	expect_fail "$1" "$img" "$ENV_RANGE: [0-9]+ bytes differ from what mkr2simg writes there \(no valid environment\), first at sector 8128" "${ref_opts[@]}"
+	only_line "$1"
+}
+t_env_elsewhere() { # another U-Boot build's range, as build is told it
+	local img
+	img=$(damaged "$1")
+	plant --offset 0x600000 --size 0x4000 "$img" "bootcmd=run elsewhere"
+	expect_fail "$1" "$img" 'U-Boot saved environment at 0x600000-0x603FFF \(--env-offset, sectors 12288-12319\): a valid saved environment of 1 variable, .*' \
+		"${ref_opts[@]}" --env-offset 0x600000 --env-size 16K
+	only_line "$1"
+	expect_fail "$1-default-range" "$img" 'bootloader area \(sectors 34-32767\): [0-9]+ bytes are not zero outside the bootloaders given, first at sector 12288' "${ref_opts[@]}"
+}
+t_env_redundant() { # with two copies U-Boot reads a flags byte after
+	local img     # the CRC: a single copy's layout is not valid there
+	img=$(damaged "$1")
+	plant "$img" "bootcmd=run one"
+	expect_fail "$1" "$img" "$ENV_RANGE: [0-9]+ bytes differ from what mkr2simg writes there \(no valid environment\), .*" \
+		"${ref_opts[@]}" --env-redundant-offset 0x3F0000
+	only_line "$1"
+}
+t_env_options() { # refused as the build refuses them
+	expect_trouble "$1-outside" '--env-offset 0x200, --env-size 0x8000: not inside the raw area' \
+		--store-root "$F/store" --env-offset 0x200 "$tmp/ref.img" "$F/closure.txt"
+	expect_trouble "$1-not-offset" '--env-offset soon: not an offset' \
+		--store-root "$F/store" --env-offset soon "$tmp/ref.img" "$F/closure.txt"
+	expect_pass "$1-none" "$tmp/ref.img" "${ref_opts[@]}" --env-offset none
+}
+
 # ---- another closure -------------------------------------------------
 
 t_closure_one_more() {
@@ -401,7 +486,7 @@ t_usage() {
 	expect_trouble "$1-bad-timeout" 'timeout soon' --timeout soon "$tmp/ref.img" "$F/closure.txt"
 	expect_trouble "$1-no-closure" "$(re "$tmp/none.txt")" --store-root "$F/store" "$tmp/ref.img" "$tmp/none.txt"
 	expect_trouble "$1-no-image" "$(re "$tmp/none.img")" --store-root "$F/store" "$tmp/none.img" "$F/closure.txt"
-	expect_trouble "$1-image-dir" "$(re "$tmp"): a directory, not an image file" --store-root "$F/store" "$tmp" "$F/closure.txt"
+	expect_trouble "$1-image-dir" "$(re "$tmp"): is a directory, not an image file" --store-root "$F/store" "$tmp" "$F/closure.txt"
 	expect_trouble "$1-store-path-gone" "listed in .* but cannot be read" --store-root "$tmp" "$tmp/ref.img" "$F/closure.txt"
 }
 
@@ -440,13 +525,14 @@ t_nix() {
 
 build "$tmp/ref.img" "${ref_opts[@]}"
 
-all=(reference nodedup_rockchip bare_epoch store_byte mode store_dir_mode owner mtime
+all=(reference nodedup_rockchip bare_epoch zst_gz zst_damaged zst_cut store_byte mode store_dir_mode owner mtime
 	xattr immutable needs_recovery not_clean orphans symlink_target file_removed type_changed extra_file extra_store_dir links_count
 	link_other_content registration registration_not_given registration_absent
 	extlinux_edited kernel_changed boot_extra wrong_timeout wrong_epoch backup_gpt
 	backup_gpt_entry backup_of_other_image primary_entry_sgdisk primary_entry_byte attribute_sgdisk
 	partition_moved_sgdisk mbr_byte idbloader_byte wrong_uboot_itb raw_area_byte
-	no_bootloader_given closure_one_more closure_one_less many_capped usage)
+	no_bootloader_given env_planted env_rockchip env_not_valid env_elsewhere env_redundant
+	env_options closure_one_more closure_one_less many_capped usage)
 [ $# -gt 0 ] || set -- "${all[@]}"
 for c in "$@"; do
 	"t_$c" "$c"
