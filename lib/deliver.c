@@ -43,12 +43,17 @@ int deliver_open(struct deliver *d, struct mk_err *e)
 {
 	const struct mkr2simg_options *o = d->o;
 
-	if (d->kind == COMPRESS_NONE)
-		return output_open(&d->image, o->output, 0, o->tempfile,
-				   o->user, e);
-	if (output_open(&d->packed, o->output, 0, o->tempfile, o->user, e))
+	if (d->kind == COMPRESS_NONE) {
+		if (output_open(&d->image, o->output, 0, o->tempfile, o->user,
+				e))
+			return -1;
+	} else if (output_open(&d->packed, o->output, 0, o->tempfile,
+			       o->user, e) ||
+		   output_open_scratch(&d->image, &d->packed, 0, e)) {
 		return -1;
-	return output_open_scratch(&d->image, &d->packed, 0, e);
+	}
+	d->img = imgfile_plain(d->image.fd);
+	return 0;
 }
 
 unsigned deliver_workers(const struct deliver *d)

@@ -18,6 +18,7 @@
 
 #include "compress.h"
 #include "err.h"
+#include "imgfile.h"
 #include "mkr2simg.h"
 #include "output.h"
 
@@ -25,6 +26,7 @@ struct deliver {
 	const struct mkr2simg_options *o;
 	enum compress_kind kind;
 	struct mk_output image;  /* the plain image being written */
+	struct imgfile img;      /* image.fd, as everything writes to it */
 	struct mk_output packed; /* the compressed OUTPUT, or unused */
 	struct mk_output bmap;   /* --bmap, opened once its text is ready */
 };

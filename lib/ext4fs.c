@@ -662,21 +662,17 @@ static int make_special_inodes(ext2_filsys fs, struct mk_err *e)
 	return 0;
 }
 
-static int fs_create(const char *image_path, const struct ext4fs_spec *spec,
-		     uint64_t need_inodes, ext2_filsys *out, struct mk_err *e)
+static int fs_create(const char *image_path, const struct imgfile *img,
+		     const struct ext4fs_spec *spec, uint64_t need_inodes,
+		     ext2_filsys *out, struct mk_err *e)
 {
-	char opt[64];
 	ext2_filsys fs;
 	errcode_t err;
 
 	if (fs_init(image_path, spec->size / EXT4FS_BLOCK_SIZE, need_inodes,
 		    &fs, e))
 		return -1;
-	snprintf(opt, sizeof(opt), "offset=%llu",
-		 (unsigned long long)spec->offset);
-	err = io_channel_set_options(fs->io, opt);
-	if (!err)
-		err = dataio_wrap(&fs->io);
+	err = dataio_wrap(&fs->io, img, spec->offset);
 	fs->image_io = fs->io;
 	if (err) {
 		ext2fs_free(fs);
@@ -701,7 +697,7 @@ static int fs_create(const char *image_path, const struct ext4fs_spec *spec,
 
 struct writer {
 	ext2_filsys fs;
-	int fd;            /* the image, for file data */
+	const struct imgfile *img; /* the image, for file data */
 	const char *label; /* the filesystem's, for messages */
 	uint64_t offset;   /* partition start in the image */
 	blk64_t goal;      /* where the next allocation starts looking */
@@ -770,8 +766,8 @@ typedef int (*block_writer)(struct writer *w, const char *data,
 static int write_data_blocks(struct writer *w, const char *data,
 			     uint64_t nblocks, blk64_t pblk, ext2_ino_t ino)
 {
-	int err = mk_pwrite_all(w->fd, data, nblocks * EXT4FS_BLOCK_SIZE,
-				w->offset + pblk * EXT4FS_BLOCK_SIZE);
+	int err = imgfile_pwrite(w->img, data, nblocks * EXT4FS_BLOCK_SIZE,
+				 w->offset + pblk * EXT4FS_BLOCK_SIZE);
 
 	(void)ino;
 	if (err)
@@ -1206,12 +1202,12 @@ static int fs_finish(struct writer *w, struct ext4fs_stats *stats)
 	return err ? fail_ext2(w->e, err, "cannot finish the filesystem") : 0;
 }
 
-int ext4fs_write(const char *image_path, int image_fd,
+int ext4fs_write(const char *image_path, const struct imgfile *img,
 		 const struct ext4fs_spec *spec, struct fst_node *root,
 		 const struct ext4fs_links *links, struct ext4fs_stats *stats,
 		 struct mk_err *e)
 {
-	struct writer w = { .fd = image_fd,
+	struct writer w = { .img = img,
 			    .label = spec->label, .offset = spec->offset,
 			    .usable = DIR_USABLE, .links = links,
 			    .spec = spec, .e = e,
@@ -1221,7 +1217,7 @@ int ext4fs_write(const char *image_path, int image_fd,
 	w.buf = malloc((size_t)DATA_CHUNK_BLOCKS * EXT4FS_BLOCK_SIZE);
 	if (!w.buf)
 		return mk_fail(e, "out of memory");
-	rc = fs_create(image_path, spec, spec->inodes, &w.fs, e);
+	rc = fs_create(image_path, img, spec, spec->inodes, &w.fs, e);
 	if (rc == 0) {
 		rc = start_numbering(&w, root);
 		if (rc == 0)

@@ -22,6 +22,7 @@
 #include "fstree.h"
 #include "gpt.h"
 #include "ids.h"
+#include "imgfile.h"
 #include "layout.h"
 #include "ranges.h"
 #include "toplevel.h"
@@ -579,10 +580,10 @@ static int write_gpt(struct build *b)
 			b->ids.root_part_guid, &d);
 	if (gpt_encode(&d, primary, backup, &b->e))
 		return -1;
-	err = mk_pwrite_all(b->dl.image.fd, primary, sizeof(primary), 0);
+	err = imgfile_pwrite(&b->dl.img, primary, sizeof(primary), 0);
 	if (!err)
-		err = mk_pwrite_all(b->dl.image.fd, backup, sizeof(backup),
-				       l->image_size - sizeof(backup));
+		err = imgfile_pwrite(&b->dl.img, backup, sizeof(backup),
+				     l->image_size - sizeof(backup));
 	return err ? fail_write(b, err) : 0;
 }
 
@@ -597,8 +598,8 @@ static int copy_blob(struct build *b, const struct layout_blob *blob,
 		return mk_fail_errno(&b->e, errno, "%s %s", blob->option,
 				     blob->path);
 	while (!err && (n = mk_read_full(in, buf, BLOB_CHUNK)) > 0) {
-		err = mk_pwrite_all(b->dl.image.fd, buf, (size_t)n,
-				       blob->offset + done);
+		err = imgfile_pwrite(&b->dl.img, buf, (size_t)n,
+				     blob->offset + done);
 		done += (uint64_t)n;
 	}
 	close(in);
@@ -629,8 +630,8 @@ static int write_raw_area(struct build *b)
 	for (; rc == 0 && at < b->layout.boot_start; at += BLOB_CHUNK) {
 		uint64_t n = b->layout.boot_start - at;
 
-		err = mk_pwrite_all(b->dl.image.fd, buf, n < BLOB_CHUNK ? n : BLOB_CHUNK,
-				    at);
+		err = imgfile_pwrite(&b->dl.img, buf,
+				     n < BLOB_CHUNK ? n : BLOB_CHUNK, at);
 		rc = err ? fail_write(b, err) : 0;
 	}
 	for (i = 0; rc == 0 && i < b->layout.nblobs; i++)
@@ -712,7 +713,7 @@ static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 	if (is_root)
 		warm_store_data(b);
 	/* libext2fs opens the image by name: the unnamed file's is fd_path. */
-	rc = ext4fs_write(b->dl.image.fd_path, b->dl.image.fd, &spec, tree,
+	rc = ext4fs_write(b->dl.image.fd_path, &b->dl.img, &spec, tree,
 			  is_root && b->dedup ? &links : NULL, st, &why);
 	stop_ahead(b);
 	if (rc)
@@ -725,9 +726,10 @@ static int write_image(struct build *b)
 {
 	const struct mk_layout *l = &b->layout;
 	struct ext4fs_stats boot, root;
+	int err = imgfile_truncate(&b->dl.img, l->image_size);
 
-	if (ftruncate(b->dl.image.fd, (off_t)l->image_size) != 0)
-		return fail_write(b, errno);
+	if (err)
+		return fail_write(b, err);
 	if (write_gpt(b) || write_raw_area(b) ||
 	    write_fs(b, b->trees.boot, IMAGE_BOOT_LABEL, b->ids.boot_fs_uuid,
 		     b->ids.boot_hash_seed, l->boot_start, l->boot_size, &boot) ||

@@ -27,6 +27,7 @@
 
 #include "ci_skip.h"
 #include "ext4fs.h"
+#include "imgfile.h"
 #include "fstree.h"
 
 #define BS EXT4FS_BLOCK_SIZE
@@ -98,6 +99,7 @@ struct fs_fixture {
 	struct tmptree *tree;
 	char *image;
 	int fd;
+	struct imgfile img; /* fd, as ext4fs writes it */
 	char *content;
 	uint64_t size;
 	struct fst_node *root;
@@ -145,6 +147,7 @@ static int fs_setup(void **state)
 	f->tree = tree;
 	f->image = strdup(tmptree_path(f->tree, "image"));
 	f->fd = open(f->image, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	f->img = imgfile_plain(f->fd);
 	if (f->fd < 0 || ftruncate(f->fd, IMAGE_OFFSET + FS_BYTES) != 0)
 		return -1;
 	f->root = fst_new("", FST_DIR, 0755, 1);
@@ -176,7 +179,7 @@ static void write_fs(struct fs_fixture *f)
 
 	memcpy(spec.hash_seed, test_seed, MK_UUID_SIZE);
 	if (fst_sort(f->root, &e) || ext4fs_add_lost_found(f->root, 1, &e) ||
-	    ext4fs_write(f->image, f->fd, &spec, f->root, NULL, &st, &e))
+	    ext4fs_write(f->image, &f->img, &spec, f->root, NULL, &st, &e))
 		fail_msg("%s", e.msg);
 }
 
@@ -406,7 +409,7 @@ static void test_min_size_holds(void **state)
 		struct ext4fs_stats st;
 
 		memcpy(spec.hash_seed, test_seed, MK_UUID_SIZE);
-		if (ext4fs_write(f->image, f->fd, &spec, f->root, NULL, &st,
+		if (ext4fs_write(f->image, &f->img, &spec, f->root, NULL, &st,
 				 &e))
 			fail_msg("at its minimum size %llu: %s",
 				 (unsigned long long)bytes, e.msg);
@@ -430,7 +433,7 @@ static void test_full_filesystem_fails(void **state)
 	inline_file(f->root, "too-big", f->content, FS_BYTES);
 	assert_int_equal(fst_sort(f->root, &e), 0);
 	assert_int_equal(ext4fs_add_lost_found(f->root, 1, &e), 0);
-	assert_int_equal(ext4fs_write(f->image, f->fd, &spec, f->root, NULL,
+	assert_int_equal(ext4fs_write(f->image, &f->img, &spec, f->root, NULL,
 				      &st, &e), -1);
 	assert_non_null(strstr(e.msg, "SMALL filesystem is full"));
 }
