@@ -820,6 +820,9 @@ static int write_mapped(struct writer *w, ext2_ino_t ino,
 		rc = put(w, data + (at - lblk) * EXT4FS_BLOCK_SIZE, n,
 			 ex.e_pblk + skip, ino);
 		w->goal = ex.e_pblk + skip + n;
+		if (w->spec->settled)
+			w->spec->settled(w->spec->progress_ctx,
+					 w->offset + w->goal * EXT4FS_BLOCK_SIZE);
 		at += n;
 		if (at < end)
 			err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &ex);

@@ -45,7 +45,11 @@ struct ext4fs_spec {
 	/* Told after each regular file (files 1) and each chunk of file
 	 * data (bytes) written or linked; may be NULL. */
 	void (*progress)(void *ctx, uint64_t files, uint64_t bytes);
-	void *progress_ctx;
+	/* Told, as the allocation cursor moves on, the image offset below
+	 * which the data area is written; may be NULL.  (Metadata below it
+	 * may still change.) */
+	void (*settled)(void *ctx, uint64_t below);
+	void *progress_ctx; /* for both */
 };
 
 /* What a tree occupies beyond the filesystem's own metadata. */

@@ -29,6 +29,7 @@
 #include "trees.h"
 #include "ubootenv.h"
 #include "util.h"
+#include "zframe.h"
 
 #define BLOB_CHUNK (1u << 20)
 
@@ -546,12 +547,18 @@ static int finish_output(struct build *b)
 	struct deliver_stats st;
 
 	if (b->dl.kind == COMPRESS_ZSTD)
-		say(b, MKR2SIMG_LOG_INFO, "compressing to zstd (%u threads)",
+		say(b, MKR2SIMG_LOG_INFO, "finishing zstd (%u threads)",
 		    deliver_workers(&b->dl));
 	else if (b->dl.kind != COMPRESS_NONE)
 		say(b, MKR2SIMG_LOG_INFO, "compressing to %s", kind);
 	if (deliver_finish(&b->dl, b->layout.image_size, &st, &b->e))
 		return -1;
+	if (b->dl.kind == COMPRESS_ZSTD)
+		say(b, MKR2SIMG_LOG_DEBUG, "zstd: %zu frames of %u MiB, %zu "
+		    "compressed while writing, %zu again (written after)%s",
+		    st.zstd.chunks, ZFRAME_CHUNK >> 20, st.zstd.early,
+		    st.zstd.changed, st.zstd.moved ? ", the stream's end "
+		    "moved in place" : "");
 	if (b->o->bmap)
 		say(b, MKR2SIMG_LOG_INFO, "%s: %llu MiB of the %llu MiB image "
 		    "to write", b->o->bmap,
@@ -691,6 +698,13 @@ static int start_fs_phase(struct build *b, int is_root)
 	return 0;
 }
 
+static void settled(void *ctx, uint64_t below)
+{
+	struct build *b = ctx;
+
+	deliver_settled(&b->dl, below);
+}
+
 static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 		    const uint8_t *uuid, const uint8_t *seed, uint64_t start,
 		    uint64_t size, struct ext4fs_stats *st)
@@ -699,7 +713,7 @@ static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 	struct ext4fs_spec spec = {
 		.label = label, .time = b->time, .offset = start, .size = size,
 		.inodes = is_root ? b->root_need.inodes : b->boot_need.inodes,
-		.progress = written, .progress_ctx = b };
+		.progress = written, .settled = settled, .progress_ctx = b };
 	struct ext4fs_links links = { dedup_owner_of, b->dedup };
 	struct mk_err why;
 	int rc;
@@ -726,14 +740,21 @@ static int write_image(struct build *b)
 {
 	const struct mk_layout *l = &b->layout;
 	struct ext4fs_stats boot, root;
-	int err = imgfile_truncate(&b->dl.img, l->image_size);
+	int err;
 
-	if (err)
+	if (deliver_start(&b->dl, l->image_size, &b->e))
+		return -1;
+	if ((err = imgfile_truncate(&b->dl.img, l->image_size)))
 		return fail_write(b, err);
-	if (write_gpt(b) || write_raw_area(b) ||
-	    write_fs(b, b->trees.boot, IMAGE_BOOT_LABEL, b->ids.boot_fs_uuid,
-		     b->ids.boot_hash_seed, l->boot_start, l->boot_size, &boot) ||
-	    write_fs(b, b->trees.root, IMAGE_ROOT_LABEL, b->ids.root_fs_uuid,
+	/* Each part settled (a hint for a .zst OUTPUT) once written. */
+	if (write_gpt(b) || write_raw_area(b))
+		return -1;
+	deliver_settled(&b->dl, l->boot_start);
+	if (write_fs(b, b->trees.boot, IMAGE_BOOT_LABEL, b->ids.boot_fs_uuid,
+		     b->ids.boot_hash_seed, l->boot_start, l->boot_size, &boot))
+		return -1;
+	deliver_settled(&b->dl, l->root_start);
+	if (write_fs(b, b->trees.root, IMAGE_ROOT_LABEL, b->ids.root_fs_uuid,
 		     b->ids.root_hash_seed, l->root_start, l->root_size, &root))
 		return -1;
 	b->sum->boot_fs_bytes = boot.size;
