@@ -300,52 +300,70 @@ static int shift(struct zstream *zs, int mode, uint64_t at, uint64_t len,
 			     zs->shown);
 }
 
+/* Makes the file `len` bytes long. */
+static int cut(struct zstream *zs, uint64_t len, struct mk_err *e)
+{
+	if (ftruncate(zs->fd, (off_t)len) != 0)
+		return mk_fail_errno(e, errno, "%s: cannot write", zs->shown);
+	return 0;
+}
+
+/* Gives the old bytes [p, q) `len` bytes of room at p (the end of the
+ * file moving by the difference); *eof follows. */
+static int make_room(struct zstream *zs, uint64_t p, uint64_t q,
+		     uint64_t len, uint64_t *eof, int *unsupported,
+		     struct mk_err *e)
+{
+	int rc = 0;
+
+	if (q >= *eof)
+		rc = len < q - p ? cut(zs, p + len, e) : 0; /* the end */
+	else if (len > q - p)
+		rc = shift(zs, FALLOC_FL_INSERT_RANGE, q, len - (q - p),
+			   unsupported, e);
+	else if (len < q - p)
+		rc = shift(zs, FALLOC_FL_COLLAPSE_RANGE, p + len,
+			   (q - p) - len, unsupported, e);
+	if (rc == 0)
+		*eof = *eof + len - (q - p);
+	return rc;
+}
+
 /*
- * Replaces spans [i, count) in order; *d: how far the stream's bytes
- * after those done so far have moved.  Returns 0, or -1 with
- * *unsupported set when the filesystem cannot shift ranges and nothing
- * of span *i was changed yet (so moving in place can take over from
- * there).
+ * Replaces span `s`, now at [p, q) (*d past where it was appended),
+ * the filesystem moving what follows.  -1 with *unsupported set when it
+ * cannot, and nothing of the span was changed yet.
  */
 static int replace_shifting(struct zstream *zs, const uint8_t *now,
-			    const struct span *s, size_t count, size_t *i,
+			    const struct span *s,
 			    const struct zstream_source *src, int64_t *d,
 			    uint64_t *eof, int *unsupported, struct mk_err *e)
 {
+	uint64_t p = zs->off[s->a] + (uint64_t)*d;
+	uint64_t q = zs->off[s->b] + (uint64_t)*d, at = p;
 	struct unit u;
-	uint64_t p, q, at;
 	size_t x;
+	int no = 0; /* half done: no way back */
 
-	for (; *i < count; (*i)++) {
-		p = zs->off[s[*i].a] + (uint64_t)*d;
-		q = zs->off[s[*i].b] + (uint64_t)*d;
-		if (q < *eof) {
-			if (shift(zs, FALLOC_FL_COLLAPSE_RANGE, p, q - p,
-				  unsupported, e))
-				return -1;
-		} else if (ftruncate(zs->fd, (off_t)p) != 0) {
-			return mk_fail_errno(e, errno, "%s: cannot write",
-					     zs->shown);
-		}
-		*eof -= q - p;
-		for (at = p, x = s[*i].a; x < s[*i].b; x = u.y, at += u.len) {
-			int no = 0; /* half done: no way back */
-
-			if (unit_get(zs, now, x, s[*i].b, src, &u, e))
-				return -1;
-			if (at < *eof) {
-				if (shift(zs, FALLOC_FL_INSERT_RANGE, at, u.len,
-					  &no, e))
-					return -1;
-				*eof += u.len;
-			}
-			if (unit_put(zs, &u, at, e))
-				return -1;
-			if (at + u.len > *eof)
-				*eof = at + u.len; /* appended */
-		}
-		*d += (int64_t)(at - p) - (int64_t)(q - p);
+	if (unit_get(zs, now, s->a, s->b, src, &u, e))
+		return -1;
+	if (u.y == s->b) { /* one unit: the rest moves by the difference */
+		if (make_room(zs, p, q, u.len, eof, unsupported, e) ||
+		    unit_put(zs, &u, p, e))
+			return -1;
+		*d += (int64_t)u.len - (int64_t)(q - p);
+		return 0;
 	}
+	/* Several: the old bytes out, then room for each new unit. */
+	if (make_room(zs, p, q, 0, eof, unsupported, e))
+		return -1;
+	for (x = s->a; x < s->b; x = u.y, at += u.len) {
+		if ((x != s->a && unit_get(zs, now, x, s->b, src, &u, e)) ||
+		    make_room(zs, at, at, u.len, eof, &no, e) ||
+		    unit_put(zs, &u, at, e))
+			return -1;
+	}
+	*d += (int64_t)(at - p) - (int64_t)(q - p);
 	return 0;
 }
 
@@ -483,11 +501,13 @@ int zstream_finish(struct zstream *zs, const uint8_t *changed,
 	if (!(now = kinds_now(zs, changed, src, e)) ||
 	    find_spans(zs, changed, now, &s, &count, e))
 		goto out;
-	if (zs->shift &&
-	    replace_shifting(zs, now, s, count, &i, src, &d, &eof,
-			     &unsupported, e) &&
-	    !unsupported)
-		goto out;
+	for (; zs->shift && i < count; i++)
+		if (replace_shifting(zs, now, &s[i], src, &d, &eof,
+				     &unsupported, e)) {
+			if (!unsupported)
+				goto out;
+			break; /* moved in place from span i on */
+		}
 	if (i < count) {
 		zs->moved = 1;
 		if (replace_moving(zs, now, s, count, i, src, d, &eof, e))
