@@ -36,7 +36,8 @@ struct zstream {
 struct span {
 	size_t a, b;         /* chunks [a, b), on unit boundaries before
 				and after */
-	uint64_t len;        /* its new bytes (in place moves only) */
+	int64_t after;       /* moving in place: how far the bytes up to
+				the next span move */
 };
 
 /* One unit to write: chunks [x, y), all zero, or x's frame. */
@@ -391,17 +392,48 @@ static int move(struct zstream *zs, uint64_t from, uint64_t to, uint64_t len,
 	return 0;
 }
 
-static int64_t growth(const struct zstream *zs, const struct span *s)
+/* How far the bytes after each span [i, count) move: the spans' new
+ * lengths (their frames made once to learn them), summed. */
+static int plan_moves(struct zstream *zs, const uint8_t *now, struct span *s,
+		      size_t count, size_t i, const struct zstream_source *src,
+		      struct mk_err *e)
 {
-	return (int64_t)s->len - (int64_t)(zs->off[s->b] - zs->off[s->a]);
+	int64_t moved = 0;
+	struct unit u;
+	size_t j, x;
+
+	for (j = i; j < count; j++) {
+		moved -= (int64_t)(zs->off[s[j].b] - zs->off[s[j].a]);
+		for (x = s[j].a; x < s[j].b; x = u.y) {
+			if (unit_get(zs, now, x, s[j].b, src, &u, e))
+				return -1;
+			moved += (int64_t)u.len;
+		}
+		s[j].after = moved;
+	}
+	return 0;
+}
+
+/* The bytes between span j and the next (or the end), moved by
+ * s[j].after if it goes `up` (else if it goes down). */
+static int move_piece(struct zstream *zs, const struct span *s, size_t j,
+		      size_t count, int64_t d, uint64_t eof, int up,
+		      struct mk_err *e)
+{
+	uint64_t from = zs->off[s[j].b] + (uint64_t)d;
+	uint64_t end = j + 1 < count ? zs->off[s[j + 1].a] + (uint64_t)d : eof;
+
+	if (up ? s[j].after <= 0 : s[j].after >= 0)
+		return 0;
+	return move(zs, from, (uint64_t)((int64_t)from + s[j].after),
+		    end - from, e);
 }
 
 /*
  * Replaces spans [i, count) by moving what lies between them in place:
- * their new lengths first, then the pieces between them that move up
- * (from the last), those that move down (from the first), then the
- * spans' new bytes.  Pieces keep their order, so a piece moving up only
- * ever covers pieces after it, which moved up before it.
+ * the pieces that move up (from the last), those that move down (from
+ * the first), then the spans' new bytes.  Pieces keep their order, so a
+ * piece moving up only ever covers pieces after it, which moved before.
  */
 static int replace_moving(struct zstream *zs, const uint8_t *now,
 			  struct span *s, size_t count, size_t i,
@@ -409,51 +441,26 @@ static int replace_moving(struct zstream *zs, const uint8_t *now,
 			  uint64_t *eof, struct mk_err *e)
 {
 	struct unit u;
-	int64_t grow = 0, *at_d;
-	uint64_t at, from, to_end;
+	uint64_t at;
 	size_t j, x;
-	int rc = 0;
 
-	for (j = i; j < count; j++) {
-		for (s[j].len = 0, x = s[j].a; x < s[j].b; x = u.y) {
-			if (unit_get(zs, now, x, s[j].b, src, &u, e))
-				return -1;
-			s[j].len += u.len;
-		}
-	}
-	/* at_d[j]: how far the piece after span j moves. */
-	if (!(at_d = malloc((count - i) * sizeof(*at_d))))
-		return mk_fail(e, "out of memory");
-	for (j = i; j < count; j++)
-		at_d[j - i] = (grow += growth(zs, &s[j]));
-	for (j = count; rc == 0 && j-- > i;) {
-		from = zs->off[s[j].b] + (uint64_t)d;
-		to_end = j + 1 < count ? zs->off[s[j + 1].a] + (uint64_t)d : *eof;
-		if (at_d[j - i] > 0)
-			rc = move(zs, from, from + (uint64_t)at_d[j - i],
-				  to_end - from, e);
-	}
-	for (j = i; rc == 0 && j < count; j++) {
-		from = zs->off[s[j].b] + (uint64_t)d;
-		to_end = j + 1 < count ? zs->off[s[j + 1].a] + (uint64_t)d : *eof;
-		if (at_d[j - i] < 0)
-			rc = move(zs, from, from - (uint64_t)-at_d[j - i],
-				  to_end - from, e);
-	}
-	for (j = i; rc == 0 && j < count; j++) {
-		at = zs->off[s[j].a] + (uint64_t)d +
-		     (uint64_t)(j > i ? at_d[j - i - 1] : 0);
-		for (x = s[j].a; rc == 0 && x < s[j].b; x = u.y, at += u.len)
-			rc = unit_get(zs, now, x, s[j].b, src, &u, e) ||
-					     unit_put(zs, &u, at, e) ? -1 : 0;
-	}
-	free(at_d);
-	if (rc)
+	if (plan_moves(zs, now, s, count, i, src, e))
 		return -1;
-	*eof = (uint64_t)((int64_t)*eof + grow);
-	if (ftruncate(zs->fd, (off_t)*eof) != 0)
-		return mk_fail_errno(e, errno, "%s: cannot write", zs->shown);
-	return 0;
+	for (j = count; j-- > i;)
+		if (move_piece(zs, s, j, count, d, *eof, 1, e))
+			return -1;
+	for (j = i; j < count; j++)
+		if (move_piece(zs, s, j, count, d, *eof, 0, e))
+			return -1;
+	for (j = i; j < count; j++) {
+		at = zs->off[s[j].a] + (uint64_t)(d + (j > i ? s[j - 1].after : 0));
+		for (x = s[j].a; x < s[j].b; x = u.y, at += u.len)
+			if (unit_get(zs, now, x, s[j].b, src, &u, e) ||
+			    unit_put(zs, &u, at, e))
+				return -1;
+	}
+	*eof = (uint64_t)((int64_t)*eof + s[count - 1].after);
+	return cut(zs, *eof, e);
 }
 
 /* ---- the end ------------------------------------------------------ */
