@@ -30,6 +30,7 @@
 #define EXTENTS_PER_BLOCK 340        /* (4096 - 12) / 12 */
 #define EXTENT_MAX_BLOCKS 32768      /* initialised extent length limit */
 #define DATA_CHUNK_BLOCKS 256        /* 1 MiB reads and writes */
+#define SETTLE_STEP (2u << 20)       /* cursor moves between reports */
 #define SIZE_SLACK_BLOCKS 64         /* allocator fragmentation margin, */
 #define SIZE_SLACK_DIV 512           /* plus 0.2% of the filesystem */
 #define MAX_SIZE_ROUNDS 16           /* fixed-point iterations on size */
@@ -711,6 +712,7 @@ struct writer {
 	size_t nowners, owners_cap;
 	const struct fst_node *lost_found;
 	const struct ext4fs_spec *spec; /* for its progress callback */
+	uint64_t settled;  /* the image offset last told spec->settled */
 	struct mk_err *e;
 };
 
@@ -790,6 +792,25 @@ static int write_dir_blocks(struct writer *w, const char *data,
 }
 
 /*
+ * Tells spec->settled where the allocation cursor is, each time it has
+ * moved SETTLE_STEP on: the blocks libext2fs holds are written first,
+ * so everything below it is in the file (but metadata written later).
+ */
+static int report_settled(struct writer *w)
+{
+	uint64_t at = w->offset + w->goal * EXT4FS_BLOCK_SIZE;
+	errcode_t err;
+
+	if (!w->spec->settled || at < w->settled + SETTLE_STEP)
+		return 0;
+	if ((err = io_channel_flush(w->fs->io)))
+		return fail_ext2(w->e, err, "cannot write");
+	w->settled = at;
+	w->spec->settled(w->spec->progress_ctx, at);
+	return 0;
+}
+
+/*
  * Writes the blocks that logical blocks [lblk, lblk + len) map to, from
  * `data` (block lblk first), following the extent tree.
  */
@@ -820,9 +841,8 @@ static int write_mapped(struct writer *w, ext2_ino_t ino,
 		rc = put(w, data + (at - lblk) * EXT4FS_BLOCK_SIZE, n,
 			 ex.e_pblk + skip, ino);
 		w->goal = ex.e_pblk + skip + n;
-		if (w->spec->settled)
-			w->spec->settled(w->spec->progress_ctx,
-					 w->offset + w->goal * EXT4FS_BLOCK_SIZE);
+		if (rc == 0)
+			rc = report_settled(w);
 		at += n;
 		if (at < end)
 			err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &ex);

@@ -45,9 +45,9 @@ struct ext4fs_spec {
 	/* Told after each regular file (files 1) and each chunk of file
 	 * data (bytes) written or linked; may be NULL. */
 	void (*progress)(void *ctx, uint64_t files, uint64_t bytes);
-	/* Told, as the allocation cursor moves on, the image offset below
-	 * which the data area is written; may be NULL.  (Metadata below it
-	 * may still change.) */
+	/* Told, as the allocation cursor moves on (every few MiB), the
+	 * image offset below which the data area is written, cached blocks
+	 * included; may be NULL.  (Metadata below it may still change.) */
 	void (*settled)(void *ctx, uint64_t below);
 	void *progress_ctx; /* for both */
 };

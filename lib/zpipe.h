@@ -19,8 +19,8 @@
 
 #include "err.h"
 
-/* Compressing threads at most: enough to keep ahead of the writer,
- * each holding a chunk and its frame (about 10 MiB). */
+/* Compressing threads at most: enough to keep up with the writer,
+ * each holding a chunk, its frame and a zstd context (about 5 MiB). */
 #define ZPIPE_WORKERS_MAX 4
 
 struct zpipe;

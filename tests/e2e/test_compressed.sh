@@ -3,7 +3,7 @@
 #
 # OUTPUT ending in .zst or .gz: the real `zstd -d` and `gzip -d` give
 # exactly the plain image the same inputs give (sha256); `zstd -t`
-# passes; the .zst is one zstd frame per 4 MiB of the image, each with
+# passes; the .zst is one zstd frame per 2 MiB of the image, each with
 # its size and a checksum, the units padded by skippable frames, and
 # mkr2simg -v says how many frames it compressed again because they
 # were written after (`zstd -lv`); the gzip header
@@ -84,11 +84,11 @@ else
 	bad "zstd -t fails on the .zst"
 fi
 info=$(zstd -lv "$work/zdefault/r2s.img.zst" 2>&1)
-frames=$(( (size + 4194303) / 4194304 ))
+frames=$(( (size + 2097151) / 2097152 ))
 if grep -q "Decompressed Size:.*($size B)" <<<"$info" && grep -q 'Check: XXH64' <<<"$info" &&
 	grep -q "# Zstandard Frames: $frames\$" <<<"$info" &&
 	grep -q '# Skippable Frames: [1-9]' <<<"$info"; then
-	ok "zstd -lv: $frames frames of 4 MiB, content size $size, XXH64 checksums, skippable padding"
+	ok "zstd -lv: $frames frames of 2 MiB, content size $size, XXH64 checksums, skippable padding"
 else
 	bad "zstd -lv: want $frames frames, size $size, XXH64, skippable frames: $(tr '\n' ' ' <<<"$info")"
 fi
@@ -98,7 +98,7 @@ if "$mk" -v --store-root "$fx/store" "${reg[@]}" \
 	--idbloader "$fx/bootloader/idbloader.img" --uboot-itb "$fx/bootloader/u-boot.itb" \
 	"$fx/closure.txt" "$work/zv/r2s.img.zst" 2>"$work/mk.err" &&
 	cmp -s "$work/zdefault/r2s.img.zst" "$work/zv/r2s.img.zst" &&
-	grep -Eq "zstd: $frames frames of 4 MiB, [0-9]+ compressed while writing, [0-9]+ again" "$work/mk.err"; then
+	grep -Eq "zstd: $frames frames of 2 MiB, [0-9]+ compressed while writing, [0-9]+ again" "$work/mk.err"; then
 	ok "-v: $(grep -E 'zstd: [0-9]+ frames' "$work/mk.err")"
 else
 	bad "-v: no frame counts, or other bytes: $(grep zstd "$work/mk.err")"
