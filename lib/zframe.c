@@ -35,6 +35,8 @@ int zframe_compress(ZSTD_CCtx *c, const void *src, size_t len, void *dst,
 	/* A frame of its own: nothing of an earlier one carries over. */
 	size_t r = ZSTD_CCtx_reset(c, ZSTD_reset_session_only);
 
+	if (len > ZFRAME_CHUNK) /* dst holds one chunk's frame */
+		return mk_fail(e, "%s: zstd: a chunk of %zu bytes", shown, len);
 	if (!ZSTD_isError(r))
 		r = ZSTD_compress2(c, dst, zframe_unit_max(), src, len);
 	if (ZSTD_isError(r))
