@@ -6,17 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "parallel.h"
 #include "util.h"
 #include "zframe.h"
 #include "zstream.h"
-
-/* Threads compressing while the image is written yield to everything
- * else: the writer is what the run waits for. */
-#define BACKGROUND_NICE 10
 
 struct zworker {
 	struct zpipe *z;
@@ -189,8 +184,6 @@ static void *background(void *arg)
 	struct zpipe *z = w->z;
 	size_t c;
 
-	/* This thread only: Linux's nice is per thread. */
-	(void)!setpriority(PRIO_PROCESS, 0, BACKGROUND_NICE);
 	while ((c = take_settled(z)) != SIZE_MAX) {
 		if (do_chunk(z, c, w))
 			break;
