@@ -86,8 +86,9 @@ mkr2simg-nodedup)
 		"$C/closure.txt" "$O/image"
 	;;
 mkr2simg-zst)
-	# One pass: the image goes to a scratch file, read back once into
-	# libzstd (level 3, all cores), and only image.zst is written out.
+	# One pass: the image goes to a scratch file, compressed in 2 MiB
+	# zstd frames (level 3, all cores) while it is written, and only
+	# image.zst is written out.
 	"$MKR2SIMG" -q --store-root "$S" --registration "$C/registration" \
 		"$C/closure.txt" "$O/image.zst"
 	;;

@@ -22,8 +22,8 @@ LABEL = {
 WHAT = {
     "mkr2simg": "GPT image, both filesystems, dedup",
     "mkr2simg-nodedup": "same, no hardlinks between identical files",
-    "mkr2simg-zst": "the same image written as a zstd stream (level 3, all cores) in the same run: "
-                    "a scratch image read back once, holes never read",
+    "mkr2simg-zst": "the same image as zstd frames of 2 MiB (level 3, all cores), compressed "
+                    "while the image is written to a scratch file, holes never read",
     "mkr2simg-then-zstd": "the plain image (fsynced), then a second pass of `zstd -T0` (level 3) "
                           "over it",
     "pipeline": "`cp -a` staging, `mkfs.ext4 -d`, `fsck -n -f`, `resize2fs -M` (+16 MiB), "

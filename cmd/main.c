@@ -113,8 +113,8 @@ static const char usage_text[] =
 	ENV_USAGE
 	"  --bmap FILE             also write a bmaptool block map of the image\n"
 	"                          (bmaptool copy --bmap FILE OUTPUT /dev/sdX)\n"
-	"  --threads N             zstd threads (default: all cores; the\n"
-	"                          output is the same for any N)\n"
+	"  --threads N             zstd threads (default: all cores, at most\n"
+	"                          4 used; the output is the same for any N)\n"
 	"  -q, --quiet             only warnings and errors\n"
 	"  -v, --verbose           more detail\n"
 	"  -h, --help              this text\n"

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <zlib.h>
-#include <zstd.h>
 
 #include "util.h"
 
@@ -16,13 +15,11 @@
 #define GZIP_MEM_LEVEL 8           /* zlib's default */
 
 struct compressor {
-	enum compress_kind kind;
 	int fd;
 	const char *shown;
 	uint64_t written;     /* bytes of the stream written to fd */
 	uint8_t *out;         /* OUT_CHUNK bytes of output to write */
 	uint8_t *zeros;       /* ZERO_CHUNK zero bytes */
-	ZSTD_CCtx *zstd;
 	z_stream gz;
 	gz_header gz_head;    /* zlib reads it at the first deflate */
 	int gz_live;          /* deflateInit2 done */
@@ -64,57 +61,6 @@ static int drain(struct compressor *c, size_t len, struct mk_err *e)
 	if (err)
 		return mk_fail_errno(e, err, "%s: cannot write", c->shown);
 	c->written += len;
-	return 0;
-}
-
-/* ---- zstd --------------------------------------------------------- */
-
-static int zstd_fail(struct compressor *c, size_t r, struct mk_err *e)
-{
-	return mk_fail(e, "%s: zstd: %s", c->shown, ZSTD_getErrorName(r));
-}
-
-static int zstd_start(struct compressor *c, unsigned threads, uint64_t size,
-		      struct mk_err *e)
-{
-	size_t r;
-
-	if (!(c->zstd = ZSTD_createCCtx()))
-		return mk_fail(e, "out of memory");
-	r = ZSTD_CCtx_setParameter(c->zstd, ZSTD_c_compressionLevel,
-				   COMPRESS_ZSTD_LEVEL);
-	if (!ZSTD_isError(r))
-		r = ZSTD_CCtx_setParameter(c->zstd, ZSTD_c_checksumFlag, 1);
-	if (!ZSTD_isError(r))
-		r = ZSTD_CCtx_setPledgedSrcSize(c->zstd, size);
-	if (ZSTD_isError(r))
-		return zstd_fail(c, r, e);
-	/* Never 0 workers: the bytes would then depend on the machine. */
-	r = ZSTD_CCtx_setParameter(c->zstd, ZSTD_c_nbWorkers,
-				   (int)compress_workers(threads));
-	if (ZSTD_isError(r))
-		return mk_fail(e, "%s: this libzstd cannot compress with "
-			       "threads (%s), and its single-threaded output "
-			       "differs", c->shown, ZSTD_getErrorName(r));
-	return 0;
-}
-
-/* Feeds `len` bytes (or, with ZSTD_e_end, finishes the frame). */
-static int zstd_feed(struct compressor *c, const void *buf, size_t len,
-		     ZSTD_EndDirective mode, struct mk_err *e)
-{
-	ZSTD_inBuffer in = { buf, len, 0 };
-	size_t left;
-
-	do {
-		ZSTD_outBuffer out = { c->out, OUT_CHUNK, 0 };
-
-		left = ZSTD_compressStream2(c->zstd, &out, &in, mode);
-		if (ZSTD_isError(left))
-			return zstd_fail(c, left, e);
-		if (out.pos && drain(c, out.pos, e))
-			return -1;
-	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
 	return 0;
 }
 
@@ -166,8 +112,6 @@ static int feed(struct compressor *c, const void *buf, size_t len,
 {
 	const uint8_t *p = buf;
 
-	if (c->kind == COMPRESS_ZSTD)
-		return zstd_feed(c, buf, len, ZSTD_e_continue, e);
 	while (len) {
 		size_t n = len < ZERO_CHUNK ? len : ZERO_CHUNK;
 
@@ -208,12 +152,10 @@ struct ranges_sink compress_sink(struct compressor *c)
 	return s;
 }
 
-int compress_start(struct compressor **cp, enum compress_kind kind, int fd,
-		   const char *shown, unsigned threads, uint64_t size,
+int compress_start(struct compressor **cp, int fd, const char *shown,
 		   struct mk_err *e)
 {
 	struct compressor *c = calloc(1, sizeof(*c));
-	int rc;
 
 	*cp = NULL;
 	if (!c || !(c->out = malloc(OUT_CHUNK)) ||
@@ -221,12 +163,9 @@ int compress_start(struct compressor **cp, enum compress_kind kind, int fd,
 		compress_free(c);
 		return mk_fail(e, "out of memory");
 	}
-	c->kind = kind;
 	c->fd = fd;
 	c->shown = shown;
-	rc = kind == COMPRESS_ZSTD ? zstd_start(c, threads, size, e)
-				   : gzip_start(c, e);
-	if (rc) {
+	if (gzip_start(c, e)) {
 		compress_free(c);
 		return -1;
 	}
@@ -236,9 +175,7 @@ int compress_start(struct compressor **cp, enum compress_kind kind, int fd,
 
 int compress_finish(struct compressor *c, uint64_t *bytes, struct mk_err *e)
 {
-	int rc = c->kind == COMPRESS_ZSTD
-			 ? zstd_feed(c, NULL, 0, ZSTD_e_end, e)
-			 : gzip_feed(c, NULL, 0, Z_FINISH, e);
+	int rc = gzip_feed(c, NULL, 0, Z_FINISH, e);
 
 	*bytes = c->written;
 	return rc;
@@ -248,7 +185,6 @@ void compress_free(struct compressor *c)
 {
 	if (!c)
 		return;
-	ZSTD_freeCCtx(c->zstd);
 	if (c->gz_live)
 		deflateEnd(&c->gz);
 	free(c->out);

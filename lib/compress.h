@@ -1,17 +1,16 @@
 /*
- * compress.h - the compressed OUTPUT (.zst, .gz).
+ * compress.h - the compressed OUTPUT's kind, and the .gz stream.
  *
- * Owns: turning the finished plain image, handed over in order as data
- * and holes (ranges.c), into one zstd or gzip stream written to a file,
- * with every parameter that shapes the stream fixed so that the bytes
- * depend on the image alone: zstd at level COMPRESS_ZSTD_LEVEL with a
- * content checksum and the image size in the header, always in
- * libzstd's multithreaded mode (its output is the same for any number
- * of workers from 1 up, but not for 0, the single-threaded mode);
- * gzip by zlib at COMPRESS_GZIP_LEVEL with a header of time 0, no name
- * and the Unix OS byte.  Holes are compressed from a buffer of zeros,
- * never read.  Does not own: which file OUTPUT is or its publishing
- * (output.c), or the reading (ranges.c).
+ * Owns: which kind of OUTPUT a name asks for (.zst, .gz), how many
+ * threads --threads means, and turning the finished plain image, handed
+ * over in order as data and holes (ranges.c), into one gzip stream
+ * written to a file, with every parameter that shapes it fixed so that
+ * the bytes depend on the image alone: zlib at COMPRESS_GZIP_LEVEL with
+ * a header of time 0, no name and the Unix OS byte.  Holes are
+ * compressed from a buffer of zeros, never read.  Does not own: the .zst
+ * stream (zframe.c, zpipe.c: compressed while the image is written),
+ * which file OUTPUT is or its publishing (output.c), or the reading
+ * (ranges.c).
  */
 #ifndef MK_COMPRESS_H
 #define MK_COMPRESS_H
@@ -22,10 +21,6 @@
 #include "mkr2simg.h"
 #include "ranges.h"
 
-/* zstd's own default, which nixpkgs' sd-image.nix compresses with: the
- * size users get today.  (On the bench's mostly random data level 1 is
- * about 20% faster and 0.5% larger.) */
-#define COMPRESS_ZSTD_LEVEL 3
 /* gzip's and zlib's default level, as `gzip` compresses. */
 #define COMPRESS_GZIP_LEVEL 6
 #define COMPRESS_GZIP_OS_UNIX 3     /* RFC 1952 OS field: Unix */
@@ -42,19 +37,17 @@ enum compress_kind compress_kind_of(const char *path);
 /* "zstd", "gzip". */
 const char *compress_kind_name(enum compress_kind kind);
 
-/* The number of zstd workers for `threads` (0: every online CPU); at
+/* The number of threads `threads` asks for (0: every online CPU); at
  * least 1, at most MKR2SIMG_THREADS_MAX. */
 unsigned compress_workers(unsigned threads);
 
 struct compressor;
 
 /*
- * Starts a `kind` stream of a `size`-byte image, written to `fd` from
- * its start (`shown` names it in messages); zstd uses `threads` workers
- * (see compress_workers).  0, or -1 with *c NULL.
+ * Starts the gzip stream of the image, written to `fd` from its start
+ * (`shown` names it in messages).  0, or -1 with *c NULL.
  */
-int compress_start(struct compressor **c, enum compress_kind kind, int fd,
-		   const char *shown, unsigned threads, uint64_t size,
+int compress_start(struct compressor **c, int fd, const char *shown,
 		   struct mk_err *e);
 
 /* The sink ranges_read hands the image to. */

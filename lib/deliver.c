@@ -43,17 +43,44 @@ int deliver_open(struct deliver *d, struct mk_err *e)
 {
 	const struct mkr2simg_options *o = d->o;
 
-	if (d->kind == COMPRESS_NONE)
-		return output_open(&d->image, o->output, 0, o->tempfile,
-				   o->user, e);
-	if (output_open(&d->packed, o->output, 0, o->tempfile, o->user, e))
+	if (d->kind == COMPRESS_NONE) {
+		if (output_open(&d->image, o->output, 0, o->tempfile, o->user,
+				e))
+			return -1;
+	} else if (output_open(&d->packed, o->output, 0, o->tempfile,
+			       o->user, e) ||
+		   output_open_scratch(&d->image, &d->packed, 0, e)) {
 		return -1;
-	return output_open_scratch(&d->image, &d->packed, 0, e);
+	}
+	d->img = imgfile_plain(d->image.fd);
+	return 0;
 }
 
 unsigned deliver_workers(const struct deliver *d)
 {
-	return d->kind == COMPRESS_ZSTD ? compress_workers(d->o->threads) : 0;
+	unsigned n = compress_workers(d->o->threads);
+
+	if (d->kind != COMPRESS_ZSTD)
+		return 0;
+	return n < ZPIPE_WORKERS_MAX ? n : ZPIPE_WORKERS_MAX;
+}
+
+int deliver_start(struct deliver *d, uint64_t size, struct mk_err *e)
+{
+	if (d->kind != COMPRESS_ZSTD)
+		return 0;
+	if (zpipe_start(&d->zpipe, d->image.fd, d->packed.fd, d->o->output,
+			size, deliver_workers(d), 0, e))
+		return -1;
+	d->img.landed = zpipe_landed;
+	d->img.ctx = d->zpipe;
+	return 0;
+}
+
+void deliver_settled(struct deliver *d, uint64_t below)
+{
+	if (d->zpipe)
+		zpipe_settled(d->zpipe, below);
 }
 
 static struct mk_output *final(struct deliver *d)
@@ -79,7 +106,7 @@ static int write_bmap(struct deliver *d, const char *text, size_t len,
 	return 0;
 }
 
-/* The one read of the image: into the compressor, the bmap, or both. */
+/* The one read of the image: into the gzip stream, the bmap, or both. */
 static int read_back(struct deliver *d, uint64_t size, struct compressor *c,
 		     struct bmap *bm, struct mk_err *e)
 {
@@ -101,9 +128,10 @@ static int produce(struct deliver *d, uint64_t size, struct compressor **c,
 	size_t len = 0;
 	int rc;
 
-	if (d->kind != COMPRESS_NONE &&
-	    compress_start(c, d->kind, d->packed.fd, d->o->output,
-			   d->o->threads, size, e))
+	if (d->zpipe && zpipe_finish(d->zpipe, &st->output_bytes, &st->zstd, e))
+		return -1;
+	if (d->kind == COMPRESS_GZIP &&
+	    compress_start(c, d->packed.fd, d->o->output, e))
 		return -1;
 	if (d->o->bmap && !(*bm = bmap_new(size)))
 		return mk_fail(e, "out of memory");
@@ -130,6 +158,8 @@ int deliver_finish(struct deliver *d, uint64_t size, struct deliver_stats *st,
 	memset(st, 0, sizeof(*st));
 	st->output_bytes = size;
 	rc = produce(d, size, &c, &bm, st, e);
+	zpipe_free(d->zpipe);
+	d->zpipe = NULL;
 	compress_free(c);
 	bmap_free(bm);
 	/* The scratch image is done with: dropped before OUTPUT's fsync,
@@ -146,6 +176,8 @@ int deliver_finish(struct deliver *d, uint64_t size, struct deliver_stats *st,
 
 void deliver_discard(struct deliver *d)
 {
+	zpipe_free(d->zpipe);
+	d->zpipe = NULL;
 	output_discard(&d->bmap);
 	output_discard(&d->image);
 	output_discard(&d->packed);

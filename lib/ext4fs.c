@@ -31,6 +31,7 @@
 #define EXTENTS_PER_BLOCK 340        /* (4096 - 12) / 12 */
 #define EXTENT_MAX_BLOCKS 32768      /* initialised extent length limit */
 #define DATA_CHUNK_BLOCKS 256        /* 1 MiB reads and writes */
+#define SETTLE_STEP (2u << 20)       /* cursor moves between reports */
 #define SIZE_SLACK_BLOCKS 64         /* allocator fragmentation margin, */
 #define SIZE_SLACK_DIV 512           /* plus 0.2% of the filesystem */
 #define MAX_SIZE_ROUNDS 16           /* fixed-point iterations on size */
@@ -663,21 +664,17 @@ static int make_special_inodes(ext2_filsys fs, struct mk_err *e)
 	return 0;
 }
 
-static int fs_create(const char *image_path, const struct ext4fs_spec *spec,
-		     uint64_t need_inodes, ext2_filsys *out, struct mk_err *e)
+static int fs_create(const char *image_path, const struct imgfile *img,
+		     const struct ext4fs_spec *spec, uint64_t need_inodes,
+		     ext2_filsys *out, struct mk_err *e)
 {
-	char opt[64];
 	ext2_filsys fs;
 	errcode_t err;
 
 	if (fs_init(image_path, spec->size / EXT4FS_BLOCK_SIZE, need_inodes,
 		    &fs, e))
 		return -1;
-	snprintf(opt, sizeof(opt), "offset=%llu",
-		 (unsigned long long)spec->offset);
-	err = io_channel_set_options(fs->io, opt);
-	if (!err)
-		err = dataio_wrap(&fs->io);
+	err = dataio_wrap(&fs->io, img, spec->offset);
 	fs->image_io = fs->io;
 	if (err) {
 		ext2fs_free(fs);
@@ -702,7 +699,7 @@ static int fs_create(const char *image_path, const struct ext4fs_spec *spec,
 
 struct writer {
 	ext2_filsys fs;
-	int fd;            /* the image, for file data */
+	const struct imgfile *img; /* the image, for file data */
 	const char *label; /* the filesystem's, for messages */
 	uint64_t offset;   /* partition start in the image */
 	blk64_t goal;      /* where the next allocation starts looking */
@@ -716,6 +713,7 @@ struct writer {
 	size_t nowners, owners_cap;
 	const struct fst_node *lost_found;
 	const struct ext4fs_spec *spec; /* for its progress callback */
+	uint64_t settled;  /* the image offset last told spec->settled */
 	struct mk_err *e;
 };
 
@@ -771,8 +769,8 @@ typedef int (*block_writer)(struct writer *w, const char *data,
 static int write_data_blocks(struct writer *w, const char *data,
 			     uint64_t nblocks, blk64_t pblk, ext2_ino_t ino)
 {
-	int err = mk_pwrite_all(w->fd, data, nblocks * EXT4FS_BLOCK_SIZE,
-				w->offset + pblk * EXT4FS_BLOCK_SIZE);
+	int err = imgfile_pwrite(w->img, data, nblocks * EXT4FS_BLOCK_SIZE,
+				 w->offset + pblk * EXT4FS_BLOCK_SIZE);
 
 	(void)ino;
 	if (err)
@@ -792,6 +790,25 @@ static int write_dir_blocks(struct writer *w, const char *data,
 					      (void *)(data + i * EXT4FS_BLOCK_SIZE),
 					      0, ino);
 	return err ? fail_ext2(w->e, err, "cannot write a directory block") : 0;
+}
+
+/*
+ * Tells spec->settled where the allocation cursor is, each time it has
+ * moved SETTLE_STEP on: the blocks libext2fs holds are written first,
+ * so everything below it is in the file (but metadata written later).
+ */
+static int report_settled(struct writer *w)
+{
+	uint64_t at = w->offset + w->goal * EXT4FS_BLOCK_SIZE;
+	errcode_t err;
+
+	if (!w->spec->settled || at < w->settled + SETTLE_STEP)
+		return 0;
+	if ((err = io_channel_flush(w->fs->io)))
+		return fail_ext2(w->e, err, "cannot write");
+	w->settled = at;
+	w->spec->settled(w->spec->progress_ctx, at);
+	return 0;
 }
 
 /*
@@ -825,6 +842,8 @@ static int write_mapped(struct writer *w, ext2_ino_t ino,
 		rc = put(w, data + (at - lblk) * EXT4FS_BLOCK_SIZE, n,
 			 ex.e_pblk + skip, ino);
 		w->goal = ex.e_pblk + skip + n;
+		if (rc == 0)
+			rc = report_settled(w);
 		at += n;
 		if (at < end)
 			err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_LEAF, &ex);
@@ -1207,12 +1226,12 @@ static int fs_finish(struct writer *w, struct ext4fs_stats *stats)
 	return err ? fail_ext2(w->e, err, "cannot finish the filesystem") : 0;
 }
 
-int ext4fs_write(const char *image_path, int image_fd,
+int ext4fs_write(const char *image_path, const struct imgfile *img,
 		 const struct ext4fs_spec *spec, struct fst_node *root,
 		 const struct ext4fs_links *links, struct ext4fs_stats *stats,
 		 struct mk_err *e)
 {
-	struct writer w = { .fd = image_fd,
+	struct writer w = { .img = img,
 			    .label = spec->label, .offset = spec->offset,
 			    .usable = DIR_USABLE, .links = links,
 			    .spec = spec, .e = e,
@@ -1222,7 +1241,7 @@ int ext4fs_write(const char *image_path, int image_fd,
 	w.buf = malloc((size_t)DATA_CHUNK_BLOCKS * EXT4FS_BLOCK_SIZE);
 	if (!w.buf)
 		return mk_fail(e, "out of memory");
-	rc = fs_create(image_path, spec, spec->inodes, &w.fs, e);
+	rc = fs_create(image_path, img, spec, spec->inodes, &w.fs, e);
 	if (rc == 0) {
 		rc = start_numbering(&w, root);
 		if (rc == 0)

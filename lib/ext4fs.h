@@ -18,6 +18,7 @@
 #include "err.h"
 #include "fstree.h"
 #include "ids.h"
+#include "imgfile.h"
 
 #define EXT4FS_BLOCK_SIZE 4096u
 #define EXT4FS_LOST_FOUND "lost+found"
@@ -44,7 +45,11 @@ struct ext4fs_spec {
 	/* Told after each regular file (files 1) and each chunk of file
 	 * data (bytes) written or linked; may be NULL. */
 	void (*progress)(void *ctx, uint64_t files, uint64_t bytes);
-	void *progress_ctx;
+	/* Told, as the allocation cursor moves on (every few MiB), the
+	 * image offset below which the data area is written, cached blocks
+	 * included; may be NULL.  (Metadata below it may still change.) */
+	void (*settled)(void *ctx, uint64_t below);
+	void *progress_ctx; /* for both */
 };
 
 /* What a tree occupies beyond the filesystem's own metadata. */
@@ -117,10 +122,11 @@ int ext4fs_min_size(const struct ext4fs_need *need, uint64_t headroom,
 
 /*
  * Makes the filesystem in `image_path` at spec->offset and writes the
- * tree into it, in one walk.  File data goes through `image_fd` (open
- * on the same file) so that all-zero blocks stay holes.
+ * tree into it, in one walk.  Every write goes through `img` (open on
+ * the same file; libext2fs's through dataio.c), file data straight to
+ * its blocks so that all-zero blocks stay holes.
  */
-int ext4fs_write(const char *image_path, int image_fd,
+int ext4fs_write(const char *image_path, const struct imgfile *img,
 		 const struct ext4fs_spec *spec, struct fst_node *root,
 		 const struct ext4fs_links *links, struct ext4fs_stats *stats,
 		 struct mk_err *e);

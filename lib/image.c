@@ -22,12 +22,14 @@
 #include "fstree.h"
 #include "gpt.h"
 #include "ids.h"
+#include "imgfile.h"
 #include "layout.h"
 #include "ranges.h"
 #include "toplevel.h"
 #include "trees.h"
 #include "ubootenv.h"
 #include "util.h"
+#include "zframe.h"
 
 #define BLOB_CHUNK (1u << 20)
 
@@ -540,12 +542,18 @@ static int finish_output(struct build *b)
 	struct deliver_stats st;
 
 	if (b->dl.kind == COMPRESS_ZSTD)
-		say(b, MKR2SIMG_LOG_INFO, "compressing to zstd (%u threads)",
+		say(b, MKR2SIMG_LOG_INFO, "finishing zstd (%u threads)",
 		    deliver_workers(&b->dl));
 	else if (b->dl.kind != COMPRESS_NONE)
 		say(b, MKR2SIMG_LOG_INFO, "compressing to %s", kind);
 	if (deliver_finish(&b->dl, b->layout.image_size, &st, &b->e))
 		return -1;
+	if (b->dl.kind == COMPRESS_ZSTD)
+		say(b, MKR2SIMG_LOG_DEBUG, "zstd: %zu frames of %u MiB, %zu "
+		    "compressed while writing, %zu again (written after)%s",
+		    st.zstd.chunks, ZFRAME_CHUNK >> 20, st.zstd.early,
+		    st.zstd.changed, st.zstd.moved ? ", the stream's end "
+		    "moved in place" : "");
 	if (b->o->bmap)
 		say(b, MKR2SIMG_LOG_INFO, "%s: %llu MiB of the %llu MiB image "
 		    "to write", b->o->bmap,
@@ -574,10 +582,10 @@ static int write_gpt(struct build *b)
 			b->ids.root_part_guid, &d);
 	if (gpt_encode(&d, primary, backup, &b->e))
 		return -1;
-	err = mk_pwrite_all(b->dl.image.fd, primary, sizeof(primary), 0);
+	err = imgfile_pwrite(&b->dl.img, primary, sizeof(primary), 0);
 	if (!err)
-		err = mk_pwrite_all(b->dl.image.fd, backup, sizeof(backup),
-				       l->image_size - sizeof(backup));
+		err = imgfile_pwrite(&b->dl.img, backup, sizeof(backup),
+				     l->image_size - sizeof(backup));
 	return err ? fail_write(b, err) : 0;
 }
 
@@ -592,8 +600,8 @@ static int copy_blob(struct build *b, const struct layout_blob *blob,
 		return mk_fail_errno(&b->e, errno, "%s %s", blob->option,
 				     blob->path);
 	while (!err && (n = mk_read_full(in, buf, BLOB_CHUNK)) > 0) {
-		err = mk_pwrite_all(b->dl.image.fd, buf, (size_t)n,
-				       blob->offset + done);
+		err = imgfile_pwrite(&b->dl.img, buf, (size_t)n,
+				     blob->offset + done);
 		done += (uint64_t)n;
 	}
 	close(in);
@@ -624,8 +632,8 @@ static int write_raw_area(struct build *b)
 	for (; rc == 0 && at < b->layout.boot_start; at += BLOB_CHUNK) {
 		uint64_t n = b->layout.boot_start - at;
 
-		err = mk_pwrite_all(b->dl.image.fd, buf, n < BLOB_CHUNK ? n : BLOB_CHUNK,
-				    at);
+		err = imgfile_pwrite(&b->dl.img, buf,
+				     n < BLOB_CHUNK ? n : BLOB_CHUNK, at);
 		rc = err ? fail_write(b, err) : 0;
 	}
 	for (i = 0; rc == 0 && i < b->layout.nblobs; i++)
@@ -685,6 +693,13 @@ static int start_fs_phase(struct build *b, int is_root)
 	return 0;
 }
 
+static void settled(void *ctx, uint64_t below)
+{
+	struct build *b = ctx;
+
+	deliver_settled(&b->dl, below);
+}
+
 static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 		    const uint8_t *uuid, const uint8_t *seed, uint64_t start,
 		    uint64_t size, struct ext4fs_stats *st)
@@ -693,7 +708,7 @@ static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 	struct ext4fs_spec spec = {
 		.label = label, .time = b->time, .offset = start, .size = size,
 		.inodes = is_root ? b->root_need.inodes : b->boot_need.inodes,
-		.progress = written, .progress_ctx = b };
+		.progress = written, .settled = settled, .progress_ctx = b };
 	struct ext4fs_links links = { dedup_owner_of, b->dedup };
 	struct mk_err why;
 	int rc;
@@ -707,7 +722,7 @@ static int write_fs(struct build *b, struct fst_node *tree, const char *label,
 	if (is_root)
 		warm_store_data(b);
 	/* libext2fs opens the image by name: the unnamed file's is fd_path. */
-	rc = ext4fs_write(b->dl.image.fd_path, b->dl.image.fd, &spec, tree,
+	rc = ext4fs_write(b->dl.image.fd_path, &b->dl.img, &spec, tree,
 			  is_root && b->dedup ? &links : NULL, st, &why);
 	stop_ahead(b);
 	if (rc)
@@ -720,13 +735,21 @@ static int write_image(struct build *b)
 {
 	const struct mk_layout *l = &b->layout;
 	struct ext4fs_stats boot, root;
+	int err;
 
-	if (ftruncate(b->dl.image.fd, (off_t)l->image_size) != 0)
-		return fail_write(b, errno);
-	if (write_gpt(b) || write_raw_area(b) ||
-	    write_fs(b, b->trees.boot, IMAGE_BOOT_LABEL, b->ids.boot_fs_uuid,
-		     b->ids.boot_hash_seed, l->boot_start, l->boot_size, &boot) ||
-	    write_fs(b, b->trees.root, IMAGE_ROOT_LABEL, b->ids.root_fs_uuid,
+	if (deliver_start(&b->dl, l->image_size, &b->e))
+		return -1;
+	if ((err = imgfile_truncate(&b->dl.img, l->image_size)))
+		return fail_write(b, err);
+	/* Each part settled (a hint for a .zst OUTPUT) once written. */
+	if (write_gpt(b) || write_raw_area(b))
+		return -1;
+	deliver_settled(&b->dl, l->boot_start);
+	if (write_fs(b, b->trees.boot, IMAGE_BOOT_LABEL, b->ids.boot_fs_uuid,
+		     b->ids.boot_hash_seed, l->boot_start, l->boot_size, &boot))
+		return -1;
+	deliver_settled(&b->dl, l->root_start);
+	if (write_fs(b, b->trees.root, IMAGE_ROOT_LABEL, b->ids.root_fs_uuid,
 		     b->ids.root_hash_seed, l->root_start, l->root_size, &root))
 		return -1;
 	b->sum->boot_fs_bytes = boot.size;

@@ -92,11 +92,13 @@ struct mkr2simg_options {
 	uint64_t env_size;
 	uint64_t env_redundant_offset;
 	/*
-	 * OUTPUT ending in ".zst" is written as one zstd stream, in ".gz"
-	 * as one gzip stream, of the plain image (which is first written to
-	 * an unnamed scratch file in OUTPUT's folder); the bytes depend on
-	 * the image only.  `threads`: zstd's workers, 0 = every online CPU,
-	 * at most MKR2SIMG_THREADS_MAX (the stream is the same for any).
+	 * OUTPUT ending in ".zst" is written as zstd frames of 2 MiB of
+	 * the image each, compressed while the image is written, in ".gz"
+	 * as one gzip stream, of the plain image (which is written to an
+	 * unnamed scratch file in OUTPUT's folder); the bytes depend on the
+	 * image only.  `threads`: zstd's threads, 0 = every online CPU, at
+	 * most MKR2SIMG_THREADS_MAX, of which 4 are used (the stream is the
+	 * same for any).
 	 */
 	unsigned threads;
 	const char *bmap;           /* NULL, or a bmaptool block map (format

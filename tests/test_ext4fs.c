@@ -27,6 +27,7 @@
 
 #include "ci_skip.h"
 #include "ext4fs.h"
+#include "imgfile.h"
 #include "fstree.h"
 
 #define BS EXT4FS_BLOCK_SIZE
@@ -98,6 +99,7 @@ struct fs_fixture {
 	struct tmptree *tree;
 	char *image;
 	int fd;
+	struct imgfile img; /* fd, as ext4fs writes it */
 	char *content;
 	uint64_t size;
 	struct fst_node *root;
@@ -145,6 +147,7 @@ static int fs_setup(void **state)
 	f->tree = tree;
 	f->image = strdup(tmptree_path(f->tree, "image"));
 	f->fd = open(f->image, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	f->img = imgfile_plain(f->fd);
 	if (f->fd < 0 || ftruncate(f->fd, IMAGE_OFFSET + FS_BYTES) != 0)
 		return -1;
 	f->root = fst_new("", FST_DIR, 0755, 1);
@@ -176,7 +179,7 @@ static void write_fs(struct fs_fixture *f)
 
 	memcpy(spec.hash_seed, test_seed, MK_UUID_SIZE);
 	if (fst_sort(f->root, &e) || ext4fs_add_lost_found(f->root, 1, &e) ||
-	    ext4fs_write(f->image, f->fd, &spec, f->root, NULL, &st, &e))
+	    ext4fs_write(f->image, &f->img, &spec, f->root, NULL, &st, &e))
 		fail_msg("%s", e.msg);
 }
 
@@ -406,12 +409,91 @@ static void test_min_size_holds(void **state)
 		struct ext4fs_stats st;
 
 		memcpy(spec.hash_seed, test_seed, MK_UUID_SIZE);
-		if (ext4fs_write(f->image, f->fd, &spec, f->root, NULL, &st,
+		if (ext4fs_write(f->image, &f->img, &spec, f->root, NULL, &st,
 				 &e))
 			fail_msg("at its minimum size %llu: %s",
 				 (unsigned long long)bytes, e.msg);
 		assert_int_equal(st.size, bytes);
 	}
+}
+
+/* ---- where the writer has been (spec->settled) ---- */
+
+struct settle_log {
+	uint64_t first, last; /* the reports so far */
+	size_t reports;
+	size_t late;          /* writes landing in [first, last) after */
+	uint64_t late_at;
+};
+
+static void on_settled(void *ctx, uint64_t below)
+{
+	struct settle_log *l = ctx;
+
+	assert_true(below > l->last); /* onwards only */
+	assert_true(below <= IMAGE_OFFSET + FS_BYTES);
+	if (!l->reports++)
+		l->first = below;
+	l->last = below;
+}
+
+static void on_landed(void *ctx, uint64_t off, uint64_t len)
+{
+	struct settle_log *l = ctx;
+
+	if (l->reports && off + len > l->first && off < l->last &&
+	    !l->late++)
+		l->late_at = off;
+}
+
+/*
+ * Told every few MiB how far the data area is written, and then it is:
+ * nothing lands in the data area behind the report afterwards (the
+ * directory blocks libext2fs held are written before each report).
+ * Only the metadata before the data area (inode tables, bitmaps,
+ * superblock) is written later.
+ */
+static void test_settled_reports(void **state)
+{
+	struct fs_fixture *f = *state;
+	struct settle_log log = { 0, 0, 0, 0, 0 };
+	struct ext4fs_spec spec = { .label = "TEST", .time = 1,
+				    .offset = IMAGE_OFFSET, .size = FS_BYTES,
+				    .inodes = 1024, .settled = on_settled,
+				    .progress_ctx = &log };
+	struct ext4fs_stats st;
+	struct mk_err e = { "" };
+	char name[16];
+	int i, j;
+
+	f->content = malloc(256u << 10);
+	assert_non_null(f->content);
+	memset(f->content, 'x', 256u << 10);
+	for (i = 0; i < 40; i++) {
+		struct fst_node *d;
+
+		snprintf(name, sizeof(name), "d%02d", i);
+		d = fst_new(name, FST_DIR, 0755, 1);
+		assert_non_null(d);
+		assert_int_equal(fst_add(f->root, d, &e), 0);
+		for (j = 0; j < 40; j++) {
+			snprintf(name, sizeof(name), "f%02d", j);
+			inline_file(d, name, f->content, j ? 1 : 256u << 10);
+		}
+	}
+	f->img.landed = on_landed;
+	f->img.ctx = &log;
+	memcpy(spec.hash_seed, test_seed, MK_UUID_SIZE);
+	if (fst_sort(f->root, &e) || ext4fs_add_lost_found(f->root, 1, &e) ||
+	    ext4fs_write(f->image, &f->img, &spec, f->root, NULL, &st, &e))
+		fail_msg("%s", e.msg);
+	assert_true(log.reports >= 3);
+	if (log.late)
+		fail_msg("%zu writes landed behind a report, the first at %llu "
+			 "(reports from %llu to %llu)", log.late,
+			 (unsigned long long)log.late_at,
+			 (unsigned long long)log.first,
+			 (unsigned long long)log.last);
 }
 
 /* A failure is -1 (the one convention), with a message naming it. */
@@ -430,7 +512,7 @@ static void test_full_filesystem_fails(void **state)
 	inline_file(f->root, "too-big", f->content, FS_BYTES);
 	assert_int_equal(fst_sort(f->root, &e), 0);
 	assert_int_equal(ext4fs_add_lost_found(f->root, 1, &e), 0);
-	assert_int_equal(ext4fs_write(f->image, f->fd, &spec, f->root, NULL,
+	assert_int_equal(ext4fs_write(f->image, &f->img, &spec, f->root, NULL,
 				      &st, &e), -1);
 	assert_non_null(strstr(e.msg, "SMALL filesystem is full"));
 }
@@ -914,6 +996,7 @@ int main(void)
 		FS_TEST(test_min_size_holds),
 		FS_TEST(test_full_filesystem_fails),
 		FS_TEST(test_libext2fs_error_has_its_text),
+		FS_TEST(test_settled_reports),
 		FS_TEST(test_one_block_linear_two_indexed),
 		FS_TEST(test_two_level_directory),
 		FS_TEST(test_colliding_hashes),

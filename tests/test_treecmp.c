@@ -21,6 +21,7 @@
 #include <ext2fs/ext2fs.h>
 
 #include "ext4fs.h"
+#include "imgfile.h"
 #include "fstree.h"
 #include "treecmp.h"
 
@@ -37,6 +38,7 @@ struct fixture {
 	struct tmptree *tree;
 	char *image;
 	int fd;
+	struct imgfile img; /* fd, as ext4fs writes it */
 	struct fst_node *root;
 	struct treecmp_fs spec;
 	struct mk_diffs diffs;
@@ -99,6 +101,7 @@ static int setup(void **state)
 		big[i] = (char)('a' + i % 26);
 	f->image = strdup(tmptree_path(f->tree, "image"));
 	f->fd = open(f->image, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	f->img = imgfile_plain(f->fd);
 	if (f->fd < 0 || ftruncate(f->fd, IMAGE_OFFSET + FS_BYTES) != 0)
 		return -1;
 	f->root = fst_new("", FST_DIR, 0755, 1);
@@ -140,7 +143,7 @@ static void write_fs(struct fixture *f, const struct ext4fs_links *links)
 	struct ext4fs_stats st;
 	struct mk_err e = { "" };
 
-	if (ext4fs_write(f->image, f->fd, &spec, f->root, links, &st, &e))
+	if (ext4fs_write(f->image, &f->img, &spec, f->root, links, &st, &e))
 		fail_msg("%s", e.msg);
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ext4fs.h"
+#include "imgfile.h"
 #include "fstree.h"
 
 #define TESTFS_LABEL "TESTBOOT"
@@ -47,6 +48,7 @@ static inline void testfs_write(const char *path, int fd, uint64_t offset)
 	struct fst_node *dir = testfs_node(root, "extlinux", FST_DIR);
 	struct fst_node *conf = testfs_node(dir, "extlinux.conf", FST_FILE);
 	struct fst_node *link = testfs_node(root, "conf-link", FST_SYMLINK);
+	struct imgfile img = imgfile_plain(fd);
 	struct ext4fs_stats st;
 	struct mk_err e = { "" };
 
@@ -57,7 +59,7 @@ static inline void testfs_write(const char *path, int fd, uint64_t offset)
 	link->size = strlen(link->target);
 	memcpy(spec.uuid, testfs_uuid, sizeof(testfs_uuid));
 	if (fst_sort(root, &e) || ext4fs_add_lost_found(root, 1, &e) ||
-	    ext4fs_write(path, fd, &spec, root, NULL, &st, &e))
+	    ext4fs_write(path, &img, &spec, root, NULL, &st, &e))
 		fail_msg("%s", e.msg);
 	fst_free(root);
 }

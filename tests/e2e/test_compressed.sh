@@ -2,8 +2,11 @@
 # test_compressed.sh MKR2SIMG
 #
 # OUTPUT ending in .zst or .gz: the real `zstd -d` and `gzip -d` give
-# exactly the plain image the same inputs give (sha256); the zstd frame
-# carries the image size and a checksum (`zstd -lv`); the gzip header
+# exactly the plain image the same inputs give (sha256); `zstd -t`
+# passes; the .zst is one zstd frame per 2 MiB of the image, each with
+# its size and a checksum, the units padded by skippable frames, and
+# mkr2simg -v says how many frames it compressed again because they
+# were written after (`zstd -lv`); the gzip header
 # has time 0, no name and the Unix OS byte; the .zst bytes are the same
 # for --threads 1, 3 and the default (all cores), and both kinds are the
 # same run to run and from another folder; nothing but OUTPUT is left in
@@ -75,11 +78,30 @@ for t in 1 3; do
 		bad "--threads $t: .zst bytes differ from the default ($(cmp "$work/zdefault/r2s.img.zst" "$work/z$t/r2s.img.zst" | head -1))"
 	fi
 done
-info=$(zstd -lv "$work/zdefault/r2s.img.zst" 2>&1)
-if grep -q "Decompressed Size:.*($size B)" <<<"$info" && grep -q 'Check: XXH64' <<<"$info"; then
-	ok "zstd frame: content size $size and an XXH64 checksum"
+if zstd -tq "$work/zdefault/r2s.img.zst"; then
+	ok "zstd -t: the .zst tests good"
 else
-	bad "zstd frame lacks the content size or checksum: $(tr '\n' ' ' <<<"$info")"
+	bad "zstd -t fails on the .zst"
+fi
+info=$(zstd -lv "$work/zdefault/r2s.img.zst" 2>&1)
+frames=$(( (size + 2097151) / 2097152 ))
+if grep -q "Decompressed Size:.*($size B)" <<<"$info" && grep -q 'Check: XXH64' <<<"$info" &&
+	grep -q "# Zstandard Frames: $frames\$" <<<"$info" &&
+	grep -q '# Skippable Frames: [1-9]' <<<"$info"; then
+	ok "zstd -lv: $frames frames of 2 MiB, content size $size, XXH64 checksums, skippable padding"
+else
+	bad "zstd -lv: want $frames frames, size $size, XXH64, skippable frames: $(tr '\n' ' ' <<<"$info")"
+fi
+# -v tells how the stream was made; the bytes never depend on it.
+mkdir -p "$work/zv"
+if "$mk" -v --store-root "$fx/store" "${reg[@]}" \
+	--idbloader "$fx/bootloader/idbloader.img" --uboot-itb "$fx/bootloader/u-boot.itb" \
+	"$fx/closure.txt" "$work/zv/r2s.img.zst" 2>"$work/mk.err" &&
+	cmp -s "$work/zdefault/r2s.img.zst" "$work/zv/r2s.img.zst" &&
+	grep -Eq "zstd: $frames frames of 2 MiB, [0-9]+ compressed while writing, [0-9]+ again" "$work/mk.err"; then
+	ok "-v: $(grep -E 'zstd: [0-9]+ frames' "$work/mk.err")"
+else
+	bad "-v: no frame counts, or other bytes: $(grep zstd "$work/mk.err")"
 fi
 
 # --- gzip ------------------------------------------------------------
@@ -121,6 +143,37 @@ build "$work/again/r2s.img.gz" &&
 	cmp -s "$work/g/r2s.img.gz" "$work/again/r2s.img.gz" &&
 	ok ".gz: the same bytes run to run, in another folder" ||
 	bad ".gz: bytes differ run to run"
+
+# --- a folder on tmpfs: no O_DIRECT or range shifting there ---------------
+# (the stream is mended by moving it in place); and one too small for
+# the scratch image: one line naming OUTPUT, nothing left.
+mounted=
+trap '[ -z "$mounted" ] || umount "$mounted"; rm -rf "$work"' EXIT
+mkdir -p "$work/tmpfs"
+if mount -t tmpfs -o size=256m tmpfs "$work/tmpfs" 2>/dev/null; then
+	mounted=$work/tmpfs
+	build "$work/tmpfs/r2s.img.zst" &&
+		cmp -s "$work/zdefault/r2s.img.zst" "$work/tmpfs/r2s.img.zst" &&
+		ok ".zst on tmpfs: the same bytes" || bad ".zst on tmpfs: other bytes"
+	umount "$work/tmpfs"
+	mount -t tmpfs -o size=8m tmpfs "$work/tmpfs"
+	rc=0
+	build "$work/tmpfs/r2s.img.zst" >/dev/null || rc=$?
+	msg=$(grep -v warning "$work/mk.err" || true)
+	left=$(ls -A "$work/tmpfs")
+	if [ "$rc" -ne 0 ] && [ "$(grep -c . <<<"$msg")" -eq 1 ] &&
+		[[ $msg == *"$work/tmpfs/r2s.img.zst"*"No space left"* ]] && [ -z "$left" ]; then
+		ok ".zst on a full disk: $msg"
+	else
+		bad ".zst on a full disk: rc=$rc msg='$msg' left='$left'"
+	fi
+	umount "$work/tmpfs"
+	mounted=
+elif [ "${CI:-}" = true ]; then
+	bad "tmpfs: cannot mount one, and CI may not skip"
+else
+	echo "skip: .zst on tmpfs (needs root to mount a tmpfs)"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
