@@ -532,7 +532,7 @@ static void test_libext2fs_error_has_its_text(void **state)
 
 	assert_int_equal(fst_sort(f->root, &e), 0);
 	assert_int_equal(ext4fs_add_lost_found(f->root, 1, &e), 0);
-	assert_int_equal(ext4fs_write(f->image, f->fd, &spec, f->root, NULL,
+	assert_int_equal(ext4fs_write(f->image, &f->img, &spec, f->root, NULL,
 				      &st, &e), -1);
 	if (strstr(e.msg, "Unknown code") ||
 	    !strstr(e.msg, "cannot lay out ext4: Not enough space to build "
