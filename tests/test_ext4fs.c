@@ -965,6 +965,7 @@ static void test_colliding_hashes(void **state)
 		above += c[i].hash > hash;
 	}
 	assert_int_equal(below, 2 * k - 1);
+	assert_int_equal(above, 20); /* and a leaf's worth after them */
 	f->inodes = 256;
 	write_fs(f);
 	fs = open_fs(f);
