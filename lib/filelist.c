@@ -42,6 +42,7 @@ int filelist_note(struct filelist *l, const struct fst_node *n,
 	    (n->src && keep_path(l, n->src, &f.path)))
 		return mk_fail(e, "out of memory");
 	l->files[l->count++] = f;
+	l->bytes += f.size;
 	return 0;
 }
 

@@ -29,6 +29,7 @@ struct filelist_entry {
 struct filelist {
 	struct filelist_entry *files;
 	size_t count, cap;
+	uint64_t bytes;     /* their sizes, added up */
 	char *paths;
 	size_t paths_len, paths_cap;
 };

@@ -62,7 +62,6 @@ struct build {
 	struct fst_node *store;    /* /nix/store in the root tree */
 	size_t store_paths_seen;   /* of its entries, by the survey */
 	struct ahead *ahead;       /* caches warmed ahead of a walk */
-	uint64_t root_files, root_bytes; /* regular files to write in / */
 };
 
 static void say(struct build *b, enum mkr2simg_log_level level,
@@ -315,11 +314,8 @@ static int first_visit(struct fst_node *n, void *ctx)
 	if (ext4fs_measure_node(&fw->b->root_need, n, fw->e))
 		return -1;
 	count_node(fw->b->sum, n);
-	if (n->kind == FST_FILE) {
-		fw->b->root_files++;
-		fw->b->root_bytes += n->size;
+	if (n->kind == FST_FILE)
 		progress_add(fw->b, 1, n->size);
-	}
 	if (n->parent == fw->b->store)
 		ahead_at(fw->b->ahead, fw->b->store_paths_seen++);
 	if (filelist_note(&fw->b->root_files_list, n, fw->e))
@@ -416,7 +412,6 @@ static int survey_root(struct build *b)
 		return -1;
 	b->root_need.blocks -= ds.saved_blocks;
 	b->root_need.inodes -= ds.links;
-	b->root_bytes -= ds.saved_bytes;
 	b->sum->dedup_links = ds.links;
 	b->sum->dedup_saved = ds.saved_bytes;
 	return 0;
@@ -677,10 +672,12 @@ static void written(void *ctx, uint64_t files, uint64_t bytes)
 }
 
 /* The progress phase of writing one filesystem, with its totals: the
- * root's from the survey, /boot's (a few files) counted now. */
+ * root's from the survey's filelist (linked files are not written),
+ * /boot's (a few files) counted now. */
 static int start_fs_phase(struct build *b, int is_root)
 {
-	struct tally t = { b->root_files, b->root_bytes };
+	struct tally t = { b->root_files_list.count,
+			   b->root_files_list.bytes - b->sum->dedup_saved };
 
 	if (!is_root) {
 		t = (struct tally){ 0, 0 };

@@ -67,6 +67,7 @@ static void test_walk_order_paths_sizes(void **state)
 	assert_int_equal(w.l.files[2].size, 0); /* empty files count */
 	assert_null(filelist_path(&w.l, 3));
 	assert_int_equal(w.l.files[3].size, sizeof(text) - 1);
+	assert_int_equal(w.l.bytes, 1 + 2 + 0 + sizeof(text) - 1);
 	filelist_free(&w.l);
 	fst_free(root);
 	free(base);
